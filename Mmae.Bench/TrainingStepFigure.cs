@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using Mmae.Engine;
+using Mmae.Engine.Modules;
+using Mmae.Engine.Optim;
+using Mmae.Kernels.Cpu;
+
+namespace Mmae.Bench;
+
+/// <summary>
+/// Wall-clock figure for one DeepAE + L_mm training step (784-1000-500-250-256, Adam), the
+/// number compared with PyTorch in docs/benchmarks.md. Random inputs; the cost does not
+/// depend on the values.
+/// </summary>
+public static class TrainingStepFigure
+{
+    public static void Run(int batch)
+    {
+        var backend = new CpuBackend();
+        var rng = new Rng(0);
+        var model = new DeepAutoencoder(backend, 784, 256, rng);
+        var adam = new Adam(model.Parameters());
+        var x = new double[batch * 784];
+        var e = new double[batch * 100];
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = rng.Uniform(-1, 1);
+        }
+
+        for (int i = 0; i < e.Length; i++)
+        {
+            e[i] = rng.NextGaussian();
+        }
+
+        Tensor xt = Tensor.FromArray(backend, x, batch, 784);
+        Tensor et = Tensor.FromArray(backend, e, batch, 100);
+        void Step()
+        {
+            adam.ZeroGrad();
+            Tensor z = model.Encoder.Forward(xt);
+            Tensor recon = model.Decoder.Forward(z);
+            Tensor loss = Losses.Mse(recon, xt) + 1f * Losses.ManifoldMatch(z, et);
+            loss.Backward();
+            adam.Step();
+        }
+
+        for (int i = 0; i < 5; i++)
+        {
+            Step();
+        }
+
+        const int Steps = 30;
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < Steps; i++)
+        {
+            Step();
+        }
+
+        double ms = sw.Elapsed.TotalMilliseconds / Steps;
+        Console.WriteLine(
+            $"training step, batch {batch}, {backend.Name}, {backend.Threads} threads: "
+            + $"{ms:F1} ms ({batch * 1000 / ms:F0} samples/s)");
+    }
+}

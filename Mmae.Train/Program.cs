@@ -1,0 +1,1 @@
+return Mmae.Train.Cli.CommandLine.Run(args);
