@@ -1,0 +1,117 @@
+using System.Globalization;
+using Mmae.Train.Training;
+
+namespace Mmae.Train.Cli;
+
+/// <summary><c>mmae train</c>: train, evaluate and write a run folder.</summary>
+public static class TrainCommand
+{
+    /// <summary>Parses the options, trains, and returns the exit code.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var o = new TrainOptions();
+        OptionTable table = Table(() => o, v => o = v);
+        if (!table.Parse(args))
+        {
+            stdout.WriteLine(table.Usage());
+            return 0;
+        }
+
+        if (table.Positionals.Count > 0)
+        {
+            throw new UsageException($"unexpected argument '{table.Positionals[0]}'", table.Usage());
+        }
+
+        ReferenceSpec.Validate(o.Reference, int.MaxValue);
+        var data = CommandLine.LoadData(o.Data);
+        ReferenceSpec.Validate(o.Reference, data.Dim);
+        if (o.Batch > data.Count)
+        {
+            throw new UsageException($"option --batch {o.Batch}: larger than the data set ({data.Count} samples)");
+        }
+
+        var (backend, why) = Devices.Create(o.Device, o.Threads);
+        string outPath = o.Out ?? Path.Combine("runs", o.DefaultRunName());
+        var folder = RunFolder.Create(outPath);
+        try
+        {
+            stdout.WriteLine(why);
+            PrintOptions(stdout, o, outPath);
+            stdout.WriteLine(FormattableString.Invariant(
+                $"data: {data.Name}, {data.Count} samples × {data.Dim} features, labels 0..{data.Labels.Max()}"));
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            var (reference, refDim) = ReferenceSpec.Resolve(o.Reference, data);
+            stdout.WriteLine(FormattableString.Invariant(
+                $"reference: {o.Reference}, {data.Count} × {refDim} in {sw.Elapsed.TotalSeconds:F1} s"));
+            var progress = new ProgressBar(stderr, !Console.IsErrorRedirected && ReferenceEquals(stderr, Console.Error));
+            var summary = new Trainer(o, backend, stdout, progress).Run(data, reference, refDim, folder);
+            folder.Commit();
+            stdout.WriteLine($"run written to {summary.Folder}");
+            return 0;
+        }
+        catch
+        {
+            folder.Abandon();
+            throw;
+        }
+    }
+
+    private static void PrintOptions(TextWriter w, TrainOptions o, string outPath)
+    {
+        var rows = new (string, string)[]
+        {
+            ("data", o.Data ?? "(bundled mnist-10k)"),
+            ("latent", o.Latent.ToString(CultureInfo.InvariantCulture)),
+            ("reference", o.Reference),
+            ("lambda", o.Lambda.ToString(CultureInfo.InvariantCulture)),
+            ("batch", o.Batch.ToString(CultureInfo.InvariantCulture)),
+            ("epochs", o.Epochs.ToString(CultureInfo.InvariantCulture)),
+            ("lr", o.LearningRate.ToString(CultureInfo.InvariantCulture)),
+            ("seed", o.Seed.ToString(CultureInfo.InvariantCulture)),
+            ("eval-size", o.EvalSize.ToString(CultureInfo.InvariantCulture)),
+            ("out", outPath),
+        };
+        foreach ((string k, string v) in rows)
+        {
+            w.WriteLine($"  {k,-10} {v}");
+        }
+    }
+
+    /// <summary>The options of <c>mmae train</c>, with their defaults.</summary>
+    public static OptionTable Table(Func<TrainOptions> get, Action<TrainOptions> set)
+    {
+        var d = new TrainOptions();
+        string Inv(IFormattable f) => f.ToString(null, CultureInfo.InvariantCulture);
+        return new OptionTable("train",
+                "Train a DeepAE with L = L_rec + lambda * L_mm, evaluate it, and write a run folder\n"
+                + "(config.json, losses.csv, log.jsonl, metrics.json, latent.npy, labels.npy,\n"
+                + "model.safetensors, and latent.png when --latent is 2).")
+            .Add("data", "DIR", "bundled MNIST-10k",
+                "folder with images-idx3-ubyte[.gz] and labels-idx1-ubyte[.gz]",
+                v => set(get() with { Data = v }))
+            .Add("latent", "M", Inv(d.Latent), "latent dimension m",
+                v => set(get() with { Latent = OptionTable.Int(v, 1) }))
+            .Add("reference", "SPEC", d.Reference,
+                "reference embedding: pca:L, or file:PATH (.npy, one row per sample)",
+                v => set(get() with { Reference = v }))
+            .Add("lambda", "X", Inv(d.Lambda), "weight of the manifold-matching loss (0 = plain AE)",
+                v => set(get() with { Lambda = OptionTable.Float(v, 0f) }))
+            .Add("batch", "P", Inv(d.Batch), "mini-batch size (at least 2)",
+                v => set(get() with { Batch = OptionTable.Int(v, 2) }))
+            .Add("epochs", "N", Inv(d.Epochs), "passes over the data (about 2 minutes on 2 cores)",
+                v => set(get() with { Epochs = OptionTable.Int(v, 1) }))
+            .Add("lr", "X", Inv(d.LearningRate), "Adam learning rate",
+                v => set(get() with { LearningRate = OptionTable.Float(v, 0f, exclusive: true) }))
+            .Add("seed", "S", Inv(d.Seed), "seed of initialisation and shuffling",
+                v => set(get() with { Seed = OptionTable.Int(v, 0) }))
+            .Add("eval-size", "N", Inv(d.EvalSize),
+                "samples (the first N) used for trustworthiness and continuity",
+                v => set(get() with { EvalSize = OptionTable.Int(v, 4) }))
+            .Add("out", "DIR", "runs/<time>-<settings>", "run folder to create (must not exist)",
+                v => set(get() with { Out = v }))
+            .Add("threads", "N", "all cores", "compute threads",
+                v => set(get() with { Threads = OptionTable.Int(v, 1, 1024) }))
+            .Add("device", "NAME", d.Device, "compute device: auto or cpu",
+                v => set(get() with { Device = Devices.Validate(v) }));
+    }
+}
