@@ -144,7 +144,8 @@ public static class SafeTensors
                 string dtype = entry["dtype"]!.GetValue<string>();
                 if (dtype != "F32")
                 {
-                    throw new CheckpointFormatException($"{path}: tensor '{name}' has dtype {dtype}; only F32 is read.");
+                    throw new CheckpointFormatException(
+                        $"{path}: tensor '{name}' has dtype {dtype}; only F32 is read.");
                 }
 
                 int[] shape = entry["shape"]!.AsArray().Select(d => d!.GetValue<int>()).ToArray();

@@ -30,7 +30,8 @@ public static partial class Ops
         var y = Tensor.Zeros(be, n, c);
         if (!training)
         {
-            be.BatchNormForwardEval(x.Data, n, c, gamma.Data, beta.Data, runningMean.Data, runningVar.Data, eps, y.Data);
+            be.BatchNormForwardEval(
+                x.Data, n, c, gamma.Data, beta.Data, runningMean.Data, runningVar.Data, eps, y.Data);
             return Autograd.Record(y, "BatchNorm1dEval", [x, gamma, beta], dy =>
                 throw new NotSupportedException(
                     "BatchNorm1d: backward in evaluation mode is not supported; call Train() first."));

@@ -19,24 +19,6 @@ public class BackendAgreementTests
     [Fact]
     public void TrainingSteps_CpuMatchesScalarOracle()
     {
-        double[] Run(IBackend be)
-        {
-            var rng = new Rng(5);
-            var model = new DeepAutoencoder(be, 20, 3, new Rng(6), [16, 8]);
-            var adam = new Adam(model.Parameters());
-            var x = Tensor.FromArray(be, GradientCheck.Random(rng, 12 * 20, 0.5), 12, 20);
-            var e = Tensor.FromArray(be, GradientCheck.Random(rng, 12 * 2), 12, 2);
-            for (int s = 0; s < 3; s++)
-            {
-                adam.ZeroGrad();
-                Tensor z = model.Encoder.Forward(x);
-                (Losses.Mse(model.Decoder.Forward(z), x) + 1f * Losses.ManifoldMatch(z, e)).Backward();
-                adam.Step();
-            }
-
-            return model.Parameters().SelectMany(p => p.ToDoubleArray()).ToArray();
-        }
-
         double[] cpu = Run(new CpuBackend(2));
         double[] oracle = Run(new ScalarBackend());
         Assert.Equal(oracle.Length, cpu.Length);
@@ -45,5 +27,33 @@ public class BackendAgreementTests
             Assert.True(Math.Abs(cpu[i] - oracle[i]) <= Tolerance,
                 $"parameter {i}: oracle {oracle[i]:R}, cpu {cpu[i]:R}");
         }
+    }
+
+    [Fact]
+    public void TrainingSteps_OneAndTwoThreads_BitIdentical()
+    {
+        // Sizes large enough that GEMM, batch norm and the elementwise kernels all split work.
+        double[] one = Run(new CpuBackend(1), width: 300, batch: 70);
+        double[] two = Run(new CpuBackend(2), width: 300, batch: 70);
+        Assert.Equal(one, two);
+    }
+
+    private static double[] Run(IBackend be, int width = 20, int batch = 12)
+    {
+        {
+        var rng = new Rng(5);
+        var model = new DeepAutoencoder(be, width, 3, new Rng(6), [16, 8]);
+        var adam = new Adam(model.Parameters());
+        var x = Tensor.FromArray(be, GradientCheck.Random(rng, batch * width, 0.5), batch, width);
+        var e = Tensor.FromArray(be, GradientCheck.Random(rng, batch * 2), batch, 2);
+        for (int s = 0; s < 3; s++)
+        {
+            adam.ZeroGrad();
+            Tensor z = model.Encoder.Forward(x);
+            (Losses.Mse(model.Decoder.Forward(z), x) + 1f * Losses.ManifoldMatch(z, e)).Backward();
+            adam.Step();
+        }
+
+        return model.Parameters().SelectMany(p => p.ToDoubleArray()).ToArray();
     }
 }

@@ -69,7 +69,8 @@ internal static class GradientCheck
                 values[a][i] = keep;
                 double numeric = (up - down) / (2 * Step);
                 double err = Math.Abs(numeric - analytic[i]);
-                double allowed = AbsoluteTolerance + RelativeTolerance * Math.Max(Math.Abs(numeric), Math.Abs(analytic[i]));
+                double scale = Math.Max(Math.Abs(numeric), Math.Abs(analytic[i]));
+                double allowed = AbsoluteTolerance + RelativeTolerance * scale;
                 Assert.True(err <= allowed,
                     $"input {a}, index {i}: finite difference {numeric:R}, autograd {analytic[i]:R}, "
                     + $"|diff| {err:E3} > {allowed:E3}");

@@ -77,8 +77,8 @@ public static class CommandLine
         string path = folder ?? BundledMnist;
         if (!Directory.Exists(path))
         {
-            throw new DataFormatException(
-                $"{path}: data folder not found; pass --data with a folder holding "
+            throw new DataFormatException(path,
+                "data folder not found; pass --data with a folder holding "
                 + "images-idx3-ubyte(.gz) and labels-idx1-ubyte(.gz).");
         }
 

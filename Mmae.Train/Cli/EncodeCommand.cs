@@ -51,8 +51,8 @@ public static class EncodeCommand
         string outPath = output ?? Path.Combine(Path.GetDirectoryName(checkpoint) ?? ".", "encoded.npy");
         Npy.Write(outPath, codes, dataset.Count, model.LatentDim);
         stdout.WriteLine(FormattableString.Invariant(
-            $"encoded {dataset.Count} samples to {outPath} ({dataset.Count} × {model.LatentDim}); "
-            + $"reconstruction MSE {mse:F5}"));
+            $"encoded {dataset.Count} samples to {outPath} ({dataset.Count} × {model.LatentDim})"));
+        stdout.WriteLine(FormattableString.Invariant($"reconstruction MSE {mse:F5}"));
         return 0;
     }
 }

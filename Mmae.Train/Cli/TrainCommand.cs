@@ -43,7 +43,8 @@ public static class TrainCommand
             var (reference, refDim) = ReferenceSpec.Resolve(o.Reference, data);
             stdout.WriteLine(FormattableString.Invariant(
                 $"reference: {o.Reference}, {data.Count} × {refDim} in {sw.Elapsed.TotalSeconds:F1} s"));
-            var progress = new ProgressBar(stderr, !Console.IsErrorRedirected && ReferenceEquals(stderr, Console.Error));
+            bool interactive = !Console.IsErrorRedirected && ReferenceEquals(stderr, Console.Error);
+            var progress = new ProgressBar(stderr, interactive);
             var summary = new Trainer(o, backend, stdout, progress).Run(data, reference, refDim, folder);
             folder.Commit();
             stdout.WriteLine($"run written to {summary.Folder}");

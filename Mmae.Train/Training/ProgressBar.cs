@@ -36,7 +36,8 @@ public sealed class ProgressBar
         int filled = steps == 0 ? Width : step * Width / steps;
         string bar = new string('#', filled) + new string('.', Width - filled);
         _out.Write(FormattableString.Invariant(
-            $"\repoch {epoch,3}/{epochs} [{bar}] {step,4}/{steps} | loss {runningLoss:F4} | {msPerStep,6:F1} ms/step "));
+            $"\repoch {epoch,3}/{epochs} [{bar}] {step,4}/{steps} | loss {runningLoss:F4} | ")
+            + FormattableString.Invariant($"{msPerStep,6:F1} ms/step "));
         _out.Flush();
     }
 

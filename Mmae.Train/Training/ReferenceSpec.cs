@@ -60,14 +60,14 @@ public static class ReferenceSpec
 
         if (!File.Exists(arg))
         {
-            throw new DataFormatException($"{arg}: reference file not found (from --reference {spec}).");
+            throw new DataFormatException(arg, $"reference file not found (from --reference {spec}).");
         }
 
         (double[] values, int[] shape) = Npy.Read(arg);
         if (shape.Length != 2 || shape[0] != data.Count)
         {
-            throw new DataFormatException(
-                $"{arg}: reference has shape ({string.Join(", ", shape)}), expected ({data.Count}, L): "
+            throw new DataFormatException(arg,
+                $"reference has shape ({string.Join(", ", shape)}), expected ({data.Count}, L): "
                 + "one row per sample of the data set.");
         }
 
@@ -76,8 +76,8 @@ public static class ReferenceSpec
         {
             if (!double.IsFinite(values[i]))
             {
-                throw new DataFormatException(
-                    $"{arg}: row {i / shape[1]}, column {i % shape[1]} is {values[i]}; references must be finite.");
+                throw new DataFormatException(arg,
+                    $"row {i / shape[1]}, column {i % shape[1]} is {values[i]}; references must be finite.");
             }
 
             rows[i] = (float)values[i];

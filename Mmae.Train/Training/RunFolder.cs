@@ -24,7 +24,7 @@ public sealed class RunFolder
     public static RunFolder Create(string path)
     {
         string full = Path.GetFullPath(path);
-        if (Directory.Exists(full) || File.Exists(full))
+        if (Directory.Exists(full) || System.IO.File.Exists(full))
         {
             throw new IOException($"{path}: already exists; choose another --out so no earlier run is lost.");
         }

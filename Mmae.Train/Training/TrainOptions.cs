@@ -52,5 +52,7 @@ public sealed record TrainOptions
 
     /// <summary>A folder name that says what the run is.</summary>
     public string DefaultRunName() => string.Create(CultureInfo.InvariantCulture,
-        $"{DateTime.Now:yyyyMMdd-HHmmss}-m{Latent}-{Reference.Replace(':', '-').Replace('/', '_')}-lam{Lambda}-s{Seed}");
+        $"{DateTime.Now:yyyyMMdd-HHmmss}-m{Latent}-{SafeReference}-lam{Lambda}-s{Seed}");
+
+    private string SafeReference => Path.GetFileNameWithoutExtension(Reference.Replace(':', '-'));
 }

@@ -51,7 +51,8 @@ public sealed class Trainer
         var model = new DeepAutoencoder(_backend, data.Dim, o.Latent, rng, o.Hidden);
         var adam = new Adam(model.Parameters(), new AdamOptions { LearningRate = o.LearningRate });
         _log.WriteLine(FormattableString.Invariant(
-            $"model: DeepAE {data.Dim}-{string.Join("-", o.Hidden)}-{o.Latent}, {model.ParameterCount():N0} parameters"));
+            $"model: DeepAE {data.Dim}-{string.Join("-", o.Hidden)}-{o.Latent}, ")
+            + FormattableString.Invariant($"{model.ParameterCount():N0} parameters"));
 
         File.WriteAllText(folder.File("config.json"),
             JsonSerializer.Serialize(o, new JsonSerializerOptions { WriteIndented = true }));
@@ -116,8 +117,8 @@ public sealed class Trainer
             epochs.Add(el);
             _progress.Clear();
             _log.WriteLine(FormattableString.Invariant(
-                $"epoch {epoch,3}/{o.Epochs} | loss {el.Total:F5} | recon {el.Reconstruction:F5} | "
-                + $"match {el.Match:E3} | {el.Seconds:F1} s"));
+                $"epoch {epoch,3}/{o.Epochs} | loss {el.Total:F5} | recon {el.Reconstruction:F5} | ")
+                + FormattableString.Invariant($"match {el.Match:0.000e+00} | {el.Seconds:F1} s"));
             csv.WriteLine(FormattableString.Invariant(
                 $"{epoch},{el.Reconstruction:R},{el.Match:R},{el.Total:R},{el.Seconds:F3}"));
             jsonl.WriteLine(JsonSerializer.Serialize(new
