@@ -137,7 +137,7 @@ public sealed partial class CpuBackend : IBackend
         DeviceBuffer b,
         float beta,
         DeviceBuffer c) =>
-        Cpu.Gemm.Run(transA, transB, m, n, k, alpha, F(a), F(b), beta, F(c), Threads);
+        Gemm<float>.Run(transA, transB, m, n, k, alpha, F(a), F(b), beta, F(c), Threads);
 
     /// <inheritdoc/>
     public void AddRowVector(DeviceBuffer x, DeviceBuffer bias, int rows, int cols)

@@ -87,20 +87,8 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void MatchLossForward(DeviceBuffer z, DeviceBuffer e, int p, int m, int l, DeviceBuffer loss)
-    {
-        double[] dz = SquaredDistances(F(z), p, m, out double nz);
-        double[] de = SquaredDistances(F(e), p, l, out double ne);
-        double iz = nz > 0 ? 1.0 / nz : 0.0, ie = ne > 0 ? 1.0 / ne : 0.0;
-        double sum = 0;
-        for (int i = 0; i < dz.Length; i++)
-        {
-            double diff = de[i] * ie - dz[i] * iz;
-            sum += diff * diff;
-        }
-
-        F(loss)[0] = (float)(sum / ((double)p * p));
-    }
+    public void MatchLossForward(DeviceBuffer z, DeviceBuffer e, int p, int m, int l, DeviceBuffer loss) =>
+        GramMatchForward(F(z), F(e), p, m, l, F(loss));
 
     /// <inheritdoc/>
     public void MatchLossBackward(
@@ -110,42 +98,8 @@ public sealed partial class CpuBackend
         int m,
         int l,
         DeviceBuffer dLoss,
-        DeviceBuffer dz)
-    {
-        float[] pz = F(z);
-        double[] distZ = SquaredDistances(pz, p, m, out double nz);
-        double[] distE = SquaredDistances(F(e), p, l, out double ne);
-        double iz = nz > 0 ? 1.0 / nz : 0.0, ie = ne > 0 ? 1.0 / ne : 0.0;
-
-        // G = ∂L/∂D̃^Z = −(2/p²)(D̃^E − D̃^Z); ∂L/∂D^Z = (G − D̃^Z·⟨G, D̃^Z⟩)/||D^Z||_F.
-        double scale = -2.0 * F(dLoss)[0] / ((double)p * p);
-        var g = new double[p * p];
-        double dot = 0;
-        for (int i = 0; i < g.Length; i++)
-        {
-            double zt = distZ[i] * iz;
-            g[i] = scale * (distE[i] * ie - zt);
-            dot += g[i] * zt;
-        }
-
-        for (int i = 0; i < g.Length; i++)
-        {
-            g[i] = (g[i] - distZ[i] * iz * dot) * iz;
-        }
-
-        // D^Z is symmetric, so S = ∂L/∂D + (∂L/∂D)ᵀ = 2·∂L/∂D when g is symmetric; keep the
-        // general form so the kernel stays right for any upstream gradient.
-        var s = new double[p * p];
-        for (int i = 0; i < p; i++)
-        {
-            for (int j = 0; j < p; j++)
-            {
-                s[i * p + j] = g[i * p + j] + g[j * p + i];
-            }
-        }
-
-        DistanceGradient(pz, s, p, m, 1.0, F(dz));
-    }
+        DeviceBuffer dz) =>
+        GramMatchBackward(F(z), F(e), p, m, l, F(dLoss)[0], F(dz));
 
     // dx_i = 2·Σ_j S_ij (x_i − x_j), from coordinate differences and summed in double, so
     // that points far from the origin do not cancel.

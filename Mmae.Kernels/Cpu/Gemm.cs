@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Numerics;
 using System.Runtime.Intrinsics.X86;
 
 namespace Mmae.Kernels.Cpu;
@@ -12,10 +13,13 @@ namespace Mmae.Kernels.Cpu;
 // micro-kernel streams them with unit stride. An MR×NR tile of C lives in 12 AVX registers for
 // the whole slice. Tiles are split over cores; each tile is summed by one thread in a fixed
 // k order, so the result does not depend on the thread count.
-internal static unsafe class Gemm
+// The same code serves float32 (the layers) and float64 (the small Gram matrices of L_mm); the
+// JIT compiles one specialised copy per element type, so the type tests below cost nothing.
+internal static unsafe class Gemm<T>
+    where T : unmanaged, INumber<T>
 {
     internal const int MR = 6;
-    internal const int NR = 16;
+    private static int NR => 2 * Vector256<T>.Count;
     private const int KC = 256;
     private const int MC = 96;
     private const int NB = 256;
@@ -26,11 +30,11 @@ internal static unsafe class Gemm
         int m,
         int n,
         int k,
-        float alpha,
-        float[] a,
-        float[] b,
-        float beta,
-        float[] c,
+        T alpha,
+        T[] a,
+        T[] b,
+        T beta,
+        T[] c,
         int threads)
     {
         Debug.Assert(a.Length >= m * k && b.Length >= k * n && c.Length >= m * n);
@@ -40,7 +44,7 @@ internal static unsafe class Gemm
         }
 
         ScaleC(c, m * n, beta);
-        if (k == 0 || alpha == 0f)
+        if (k == 0 || alpha == T.Zero)
         {
             return;
         }
@@ -48,8 +52,8 @@ internal static unsafe class Gemm
         int mPanels = (m + MR - 1) / MR;
         int nPanels = (n + NR - 1) / NR;
         int kcMax = Math.Min(KC, k);
-        float[] packA = ArrayPool<float>.Shared.Rent(mPanels * MR * kcMax);
-        float[] packB = ArrayPool<float>.Shared.Rent(nPanels * NR * kcMax);
+        T[] packA = ArrayPool<T>.Shared.Rent(mPanels * MR * kcMax);
+        T[] packB = ArrayPool<T>.Shared.Rent(nPanels * NR * kcMax);
         try
         {
             for (int k0 = 0; k0 < k; k0 += KC)
@@ -61,20 +65,23 @@ internal static unsafe class Gemm
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(packA);
-            ArrayPool<float>.Shared.Return(packB);
+            ArrayPool<T>.Shared.Return(packA);
+            ArrayPool<T>.Shared.Return(packB);
         }
     }
 
-    private static void ScaleC(float[] c, int count, float beta)
+    private static void ScaleC(T[] c, int count, T beta)
     {
-        if (beta == 0f)
+        if (beta == T.Zero)
         {
             Array.Clear(c, 0, count);
         }
-        else if (beta != 1f)
+        else if (beta != T.One)
         {
-            Elementwise.Scale(c.AsSpan(0, count), beta);
+            foreach (ref T v in c.AsSpan(0, count))
+            {
+                v *= beta;
+            }
         }
     }
 
@@ -86,11 +93,11 @@ internal static unsafe class Gemm
         int k,
         int k0,
         int kc,
-        float alpha,
-        float[] a,
-        float[] b,
-        float[] packA,
-        float[] packB,
+        T alpha,
+        T[] a,
+        T[] b,
+        T[] packA,
+        T[] packB,
         int threads)
     {
         int mPanels = (m + MR - 1) / MR;
@@ -111,20 +118,21 @@ internal static unsafe class Gemm
 
     // Panel p of A holds rows p·MR .. p·MR+MR−1 for inner indices k0 .. k0+kc−1, stored as
     // kc groups of MR values (zero-padded past row m).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackAPanel(
         bool transA,
         int m,
         int k,
         int k0,
         int kc,
-        float alpha,
-        float[] a,
-        float[] packA,
+        T alpha,
+        T[] a,
+        T[] packA,
         int panel)
     {
         int row0 = panel * MR;
         int rows = Math.Min(MR, m - row0);
-        Span<float> dst = packA.AsSpan(panel * MR * kc, MR * kc);
+        Span<T> dst = packA.AsSpan(panel * MR * kc, MR * kc);
         if (rows < MR)
         {
             dst.Clear();
@@ -156,25 +164,26 @@ internal static unsafe class Gemm
 
     // Panel p of B holds columns p·NR .. p·NR+NR−1 for inner indices k0 .. k0+kc−1, stored as
     // kc groups of NR values (zero-padded past column n).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackBPanel(
         bool transB,
         int n,
         int k,
         int k0,
         int kc,
-        float[] b,
-        float[] packB,
+        T[] b,
+        T[] packB,
         int panel)
     {
         int col0 = panel * NR;
         int cols = Math.Min(NR, n - col0);
-        Span<float> dst = packB.AsSpan(panel * NR * kc, NR * kc);
+        Span<T> dst = packB.AsSpan(panel * NR * kc, NR * kc);
         if (!transB)
         {
             // B stored k×n: a row segment of B is one contiguous NR-group.
             for (int kk = 0; kk < kc; kk++)
             {
-                Span<float> group = dst.Slice(kk * NR, NR);
+                Span<T> group = dst.Slice(kk * NR, NR);
                 b.AsSpan((k0 + kk) * n + col0, cols).CopyTo(group);
                 if (cols < NR)
                 {
@@ -201,7 +210,7 @@ internal static unsafe class Gemm
         }
     }
 
-    private static void RunTiles(int m, int n, int kc, float[] packA, float[] packB, float[] c, int threads)
+    private static void RunTiles(int m, int n, int kc, T[] packA, T[] packB, T[] c, int threads)
     {
         int mBlocks = (m + MC - 1) / MC;
         int nBlocks = (n + NB - 1) / NB;
@@ -220,28 +229,29 @@ internal static unsafe class Gemm
             RunBlock(job / nBlocks, job % nBlocks, m, n, kc, packA, packB, c));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunBlock(
         int mBlock,
         int nBlock,
         int m,
         int n,
         int kc,
-        float[] packA,
-        float[] packB,
-        float[] c)
+        T[] packA,
+        T[] packB,
+        T[] c)
     {
         int rowEnd = Math.Min(m, (mBlock + 1) * MC);
         int colEnd = Math.Min(n, (nBlock + 1) * NB);
-        Span<float> edge = stackalloc float[MR * NR];
-        fixed (float* pA = packA, pB = packB, pC = c)
+        Span<T> edge = stackalloc T[MR * NR];
+        fixed (T* pA = packA, pB = packB, pC = c)
         {
             for (int col0 = nBlock * NB; col0 < colEnd; col0 += NR)
             {
-                float* panelB = pB + (col0 / NR) * NR * kc;
+                T* panelB = pB + (col0 / NR) * NR * kc;
                 int cols = Math.Min(NR, n - col0);
                 for (int row0 = mBlock * MC; row0 < rowEnd; row0 += MR)
                 {
-                    float* panelA = pA + (row0 / MR) * MR * kc;
+                    T* panelA = pA + (row0 / MR) * MR * kc;
                     int rows = Math.Min(MR, m - row0);
                     if (rows == MR && cols == NR)
                     {
@@ -251,14 +261,14 @@ internal static unsafe class Gemm
                     {
                         // Partial tile: compute into a scratch tile, then add the valid part.
                         edge.Clear();
-                        fixed (float* pE = edge)
+                        fixed (T* pE = edge)
                         {
                             Micro(panelA, panelB, kc, pE, NR);
                         }
 
                         for (int r = 0; r < rows; r++)
                         {
-                            float* dst = pC + (row0 + r) * n + col0;
+                            T* dst = pC + (row0 + r) * n + col0;
                             for (int j = 0; j < cols; j++)
                             {
                                 dst[j] += edge[r * NR + j];
@@ -271,8 +281,10 @@ internal static unsafe class Gemm
     }
 
     // C[0..MR, 0..NR] += Apanel · Bpanel over kc inner steps; ldc is C's row stride.
+    // Hot methods skip tiered compilation (AggressiveOptimization): tier-0 code is ~10× slower
+    // and a short run would spend its first hundreds of milliseconds there.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Micro(float* a, float* b, int kc, float* c, int ldc)
+    private static void Micro(T* a, T* b, int kc, T* c, int ldc)
     {
         if (Fma.IsSupported)
         {
@@ -284,84 +296,101 @@ internal static unsafe class Gemm
         }
     }
 
-    private static void MicroFma(float* a, float* b, int kc, float* c, int ldc)
+    // acc + x·y in one rounding.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> MulAdd(Vector256<T> x, Vector256<T> y, Vector256<T> acc)
     {
-        Vector256<float> c00 = Vector256<float>.Zero, c01 = Vector256<float>.Zero;
-        Vector256<float> c10 = Vector256<float>.Zero, c11 = Vector256<float>.Zero;
-        Vector256<float> c20 = Vector256<float>.Zero, c21 = Vector256<float>.Zero;
-        Vector256<float> c30 = Vector256<float>.Zero, c31 = Vector256<float>.Zero;
-        Vector256<float> c40 = Vector256<float>.Zero, c41 = Vector256<float>.Zero;
-        Vector256<float> c50 = Vector256<float>.Zero, c51 = Vector256<float>.Zero;
-        for (int kk = 0; kk < kc; kk++)
+        if (typeof(T) == typeof(float))
         {
-            Vector256<float> b0 = Avx.LoadVector256(b);
-            Vector256<float> b1 = Avx.LoadVector256(b + 8);
-            Vector256<float> av = Vector256.Create(a[0]);
-            c00 = Fma.MultiplyAdd(av, b0, c00);
-            c01 = Fma.MultiplyAdd(av, b1, c01);
-            av = Vector256.Create(a[1]);
-            c10 = Fma.MultiplyAdd(av, b0, c10);
-            c11 = Fma.MultiplyAdd(av, b1, c11);
-            av = Vector256.Create(a[2]);
-            c20 = Fma.MultiplyAdd(av, b0, c20);
-            c21 = Fma.MultiplyAdd(av, b1, c21);
-            av = Vector256.Create(a[3]);
-            c30 = Fma.MultiplyAdd(av, b0, c30);
-            c31 = Fma.MultiplyAdd(av, b1, c31);
-            av = Vector256.Create(a[4]);
-            c40 = Fma.MultiplyAdd(av, b0, c40);
-            c41 = Fma.MultiplyAdd(av, b1, c41);
-            av = Vector256.Create(a[5]);
-            c50 = Fma.MultiplyAdd(av, b0, c50);
-            c51 = Fma.MultiplyAdd(av, b1, c51);
-            a += MR;
-            b += NR;
+            return Fma.MultiplyAdd(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
         }
 
-        AddRow(c, c00, c01);
-        AddRow(c + ldc, c10, c11);
-        AddRow(c + 2 * ldc, c20, c21);
-        AddRow(c + 3 * ldc, c30, c31);
-        AddRow(c + 4 * ldc, c40, c41);
-        AddRow(c + 5 * ldc, c50, c51);
+        return Fma.MultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MicroFma(T* a, T* b, int kc, T* c, int ldc)
+    {
+        int w = Vector256<T>.Count;
+        Vector256<T> c00 = Vector256<T>.Zero, c01 = Vector256<T>.Zero;
+        Vector256<T> c10 = Vector256<T>.Zero, c11 = Vector256<T>.Zero;
+        Vector256<T> c20 = Vector256<T>.Zero, c21 = Vector256<T>.Zero;
+        Vector256<T> c30 = Vector256<T>.Zero, c31 = Vector256<T>.Zero;
+        Vector256<T> c40 = Vector256<T>.Zero, c41 = Vector256<T>.Zero;
+        Vector256<T> c50 = Vector256<T>.Zero, c51 = Vector256<T>.Zero;
+        int nr = 2 * w;
+        for (int kk = 0; kk < kc; kk++)
+        {
+            Vector256<T> b0 = Vector256.Load(b);
+            Vector256<T> b1 = Vector256.Load(b + w);
+            Vector256<T> av = Vector256.Create(a[0]);
+            c00 = MulAdd(av, b0, c00);
+            c01 = MulAdd(av, b1, c01);
+            av = Vector256.Create(a[1]);
+            c10 = MulAdd(av, b0, c10);
+            c11 = MulAdd(av, b1, c11);
+            av = Vector256.Create(a[2]);
+            c20 = MulAdd(av, b0, c20);
+            c21 = MulAdd(av, b1, c21);
+            av = Vector256.Create(a[3]);
+            c30 = MulAdd(av, b0, c30);
+            c31 = MulAdd(av, b1, c31);
+            av = Vector256.Create(a[4]);
+            c40 = MulAdd(av, b0, c40);
+            c41 = MulAdd(av, b1, c41);
+            av = Vector256.Create(a[5]);
+            c50 = MulAdd(av, b0, c50);
+            c51 = MulAdd(av, b1, c51);
+            a += MR;
+            b += nr;
+        }
+
+        AddRow(c, w, c00, c01);
+        AddRow(c + ldc, w, c10, c11);
+        AddRow(c + 2 * ldc, w, c20, c21);
+        AddRow(c + 3 * ldc, w, c30, c31);
+        AddRow(c + 4 * ldc, w, c40, c41);
+        AddRow(c + 5 * ldc, w, c50, c51);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddRow(float* c, Vector256<float> lo, Vector256<float> hi)
+    private static void AddRow(T* c, int w, Vector256<T> lo, Vector256<T> hi)
     {
-        Avx.Store(c, Avx.Add(Avx.LoadVector256(c), lo));
-        Avx.Store(c + 8, Avx.Add(Avx.LoadVector256(c + 8), hi));
+        (Vector256.Load(c) + lo).Store(c);
+        (Vector256.Load(c + w) + hi).Store(c + w);
     }
 
     // Portable path for processors without AVX2/FMA: same tile, plain loops.
-    private static void MicroScalar(float* a, float* b, int kc, float* c, int ldc)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MicroScalar(T* a, T* b, int kc, T* c, int ldc)
     {
-        float* acc = stackalloc float[MR * NR];
-        for (int i = 0; i < MR * NR; i++)
+        int nr = NR;
+        T* acc = stackalloc T[MR * nr];
+        for (int i = 0; i < MR * nr; i++)
         {
-            acc[i] = 0f;
+            acc[i] = T.Zero;
         }
 
         for (int kk = 0; kk < kc; kk++)
         {
             for (int r = 0; r < MR; r++)
             {
-                float av = a[r];
-                for (int j = 0; j < NR; j++)
+                T av = a[r];
+                for (int j = 0; j < nr; j++)
                 {
-                    acc[r * NR + j] += av * b[j];
+                    acc[r * nr + j] += av * b[j];
                 }
             }
 
             a += MR;
-            b += NR;
+            b += nr;
         }
 
         for (int r = 0; r < MR; r++)
         {
-            for (int j = 0; j < NR; j++)
+            for (int j = 0; j < nr; j++)
             {
-                c[r * ldc + j] += acc[r * NR + j];
+                c[r * ldc + j] += acc[r * nr + j];
             }
         }
     }

@@ -142,7 +142,8 @@ public class TrainCommandTests
         string refFile = tmp.File("ref.npy");
         Npy.Write(refFile, Enumerable.Range(0, 49 * 3).Select(i => (float)Math.Sin(i)).ToArray(), 49, 3);
         string run = tmp.File("run");
-        var (code, _, err) = Mmae("train", "--data", small, "--reference", "file:" + refFile, "--out", run);
+        var (code, _, err) = Mmae("train", "--data", small, "--reference", "file:" + refFile,
+            "--batch", "10", "--out", run);
         Assert.Equal(CommandLine.RunError, code);
         Assert.Contains(refFile, err);
         Assert.Contains("(49, 3)", err);
