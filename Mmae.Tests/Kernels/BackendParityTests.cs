@@ -422,12 +422,16 @@ public sealed class ScalarParityTests : BackendParityTests
     protected override ParityTolerance Tolerance => ParityTolerance.Exact;
 }
 
-// The SIMD float32 backend joins the harness here, once Mmae.Kernels.Cpu.CpuBackend exists:
-//
-//     public sealed class CpuParityTests : BackendParityTests
-//     {
-//         protected override IBackend CreateBackend() => new CpuBackend();
-//     }
-//
-// It keeps the default ParityTolerance.Float32. A second subclass with new CpuBackend(1) would
-// also check the single-threaded path, whose work split differs.
+/// <summary>The SIMD float32 backend on every core.</summary>
+public sealed class CpuParityTests : BackendParityTests
+{
+    /// <inheritdoc/>
+    protected override IBackend CreateBackend() => new Mmae.Kernels.Cpu.CpuBackend();
+}
+
+/// <summary>The SIMD float32 backend on one thread, whose work split differs.</summary>
+public sealed class CpuSingleThreadParityTests : BackendParityTests
+{
+    /// <inheritdoc/>
+    protected override IBackend CreateBackend() => new Mmae.Kernels.Cpu.CpuBackend(1);
+}
