@@ -12,6 +12,7 @@ public static class GemmFigure
         (int M, int N, int K, bool TA, bool TB, string What)[] cases =
         [
             (1024, 1024, 1024, false, false, "1024³ NN"),
+            (1000, 1000, 1000, false, false, "1000³ NN"),
             (128, 1000, 784, false, true, "fwd 784→1000, batch 128 (NT)"),
             (128, 784, 1000, false, false, "dx 1000→784, batch 128 (NN)"),
             (1000, 784, 128, true, false, "dW 784→1000, batch 128 (TN)"),

@@ -56,6 +56,29 @@ public static class TrainingStepFigure
         }
 
         double ms = sw.Elapsed.TotalMilliseconds / Steps;
+        if (Environment.GetEnvironmentVariable("MMAE_STEP_PARTS") == "1")
+        {
+            double fwd = 0, bwd = 0, opt = 0;
+            for (int i = 0; i < Steps; i++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                adam.ZeroGrad();
+                Tensor z = model.Encoder.Forward(xt);
+                Tensor recon = model.Decoder.Forward(z);
+                Tensor loss = Losses.Mse(recon, xt) + 1f * Losses.ManifoldMatch(z, et);
+                long t1 = Stopwatch.GetTimestamp();
+                loss.Backward();
+                long t2 = Stopwatch.GetTimestamp();
+                adam.Step();
+                long t3 = Stopwatch.GetTimestamp();
+                fwd += Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds;
+                bwd += Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds;
+                opt += Stopwatch.GetElapsedTime(t2, t3).TotalMilliseconds;
+            }
+
+            Console.WriteLine(FormattableString.Invariant(
+                $"forward {fwd / Steps:F1} ms, backward {bwd / Steps:F1} ms, adam {opt / Steps:F1} ms"));
+        }
         Console.WriteLine(
             $"training step, batch {batch}, {backend.Name}, {backend.Threads} threads: "
             + $"{ms:F1} ms ({batch * 1000 / ms:F0} samples/s)");
