@@ -177,6 +177,30 @@ public interface IBackend
         DeviceBuffer dz);
 
     /// <summary>
+    /// The matching loss on plain (non-squared) Euclidean distances: as
+    /// <see cref="MatchLossForward"/> with D_ij = ||z_i − z_j|| and D_ij = ||e_i − e_j||.
+    /// </summary>
+    /// <remarks>
+    /// No expansion into Gram matrices exists for plain distances, so backends compute
+    /// distances in tiles that are reduced and discarded: O(p²·(m + l)) time, O(p·(m + l))
+    /// memory, never a p×p matrix.
+    /// </remarks>
+    void EuclideanMatchLossForward(DeviceBuffer z, DeviceBuffer e, int p, int m, int l, DeviceBuffer loss);
+
+    /// <summary>
+    /// dz = dLoss[0] · ∂L/∂z for <see cref="EuclideanMatchLossForward"/>. A pair at distance
+    /// 0 contributes no gradient (the subgradient 0 of ||·|| at the origin).
+    /// </summary>
+    void EuclideanMatchLossBackward(
+        DeviceBuffer z,
+        DeviceBuffer e,
+        int p,
+        int m,
+        int l,
+        DeviceBuffer dLoss,
+        DeviceBuffer dz);
+
+    /// <summary>
     /// One Adam update, in place: m = β1·m + (1−β1)·g, v = β2·v + (1−β2)·g²,
     /// param −= lr·(m/c1) / (sqrt(v/c2) + eps), with c1 = 1 − β1^t and c2 = 1 − β2^t.
     /// </summary>

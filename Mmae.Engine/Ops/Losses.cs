@@ -1,5 +1,15 @@
 namespace Mmae.Engine;
 
+/// <summary>Which pairwise distances the manifold-matching loss compares.</summary>
+public enum MatchDistance
+{
+    /// <summary>D_ij = ||x_i − x_j||², the method's definition.</summary>
+    Squared,
+
+    /// <summary>D_ij = ||x_i − x_j||.</summary>
+    Euclidean,
+}
+
 /// <summary>Scalar losses; each returns a one-element tensor.</summary>
 public static class Losses
 {
@@ -36,8 +46,12 @@ public static class Losses
     /// The reference is a constant: it receives no gradient. m and l may differ. The loss is
     /// invariant to scaling z, and 0 when z is any scaled isometric copy of e.
     /// </remarks>
+    /// <param name="z">Latent codes, (p, m).</param>
+    /// <param name="e">Reference rows, (p, l).</param>
+    /// <param name="distance">Squared distances (the method's definition, computed in time
+    /// linear in p) or plain Euclidean distances (O(p²) time, tiled).</param>
     /// <exception cref="ArgumentException">Row counts differ or there are fewer than 2 rows.</exception>
-    public static Tensor ManifoldMatch(Tensor z, Tensor e)
+    public static Tensor ManifoldMatch(Tensor z, Tensor e, MatchDistance distance = MatchDistance.Squared)
     {
         Check.Matrix(nameof(ManifoldMatch), z, "latent codes");
         Check.Matrix(nameof(ManifoldMatch), e, "reference rows");
@@ -57,11 +71,28 @@ public static class Losses
         var be = z.Backend;
         int p = z.Rows, m = z.Cols, l = e.Cols;
         var loss = Tensor.Zeros(be, 1);
-        be.MatchLossForward(z.Data, e.Data, p, m, l, loss.Data);
+        bool squared = distance == MatchDistance.Squared;
+        if (squared)
+        {
+            be.MatchLossForward(z.Data, e.Data, p, m, l, loss.Data);
+        }
+        else
+        {
+            be.EuclideanMatchLossForward(z.Data, e.Data, p, m, l, loss.Data);
+        }
+
         return Autograd.Record(loss, nameof(ManifoldMatch), [z], dLoss =>
         {
             var dz = be.Allocate(z.Length);
-            be.MatchLossBackward(z.Data, e.Data, p, m, l, dLoss, dz);
+            if (squared)
+            {
+                be.MatchLossBackward(z.Data, e.Data, p, m, l, dLoss, dz);
+            }
+            else
+            {
+                be.EuclideanMatchLossBackward(z.Data, e.Data, p, m, l, dLoss, dz);
+            }
+
             Autograd.Accumulate(z, dz, owned: true);
         });
     }

@@ -165,6 +165,103 @@ public sealed partial class ScalarBackend
         SquaredDistancesBackward(zData, dDZ, p, m, dzData);
     }
 
+    /// <inheritdoc/>
+    public void EuclideanMatchLossForward(
+        DeviceBuffer z,
+        DeviceBuffer e,
+        int p,
+        int m,
+        int l,
+        DeviceBuffer loss)
+    {
+        NonNegative(p);
+        NonNegative(m);
+        NonNegative(l);
+        double[] zData = Own(z, p * m);
+        double[] eData = Own(e, p * l);
+        double[] lossData = Own(loss, 1);
+
+        var nZ = new double[p * p];
+        var nE = new double[p * p];
+        Normalize(EuclideanDistances(zData, p, m), nZ);
+        Normalize(EuclideanDistances(eData, p, l), nE);
+
+        double squares = 0.0;
+        for (int i = 0; i < p * p; i++)
+        {
+            double diff = nE[i] - nZ[i];
+            squares += diff * diff;
+        }
+
+        lossData[0] = squares / ((double)p * p);
+    }
+
+    /// <inheritdoc/>
+    public void EuclideanMatchLossBackward(
+        DeviceBuffer z,
+        DeviceBuffer e,
+        int p,
+        int m,
+        int l,
+        DeviceBuffer dLoss,
+        DeviceBuffer dz)
+    {
+        NonNegative(p);
+        NonNegative(m);
+        NonNegative(l);
+        double[] zData = Own(z, p * m);
+        double[] eData = Own(e, p * l);
+        double dL = Own(dLoss, 1)[0];
+        double[] dzData = Own(dz, p * m);
+
+        double[] dZ = EuclideanDistances(zData, p, m);
+        var nZ = new double[p * p];
+        var nE = new double[p * p];
+        double normZ = Normalize(dZ, nZ);
+        Normalize(EuclideanDistances(eData, p, l), nE);
+
+        var g = new double[p * p];
+        for (int i = 0; i < p * p; i++)
+        {
+            g[i] = dL * (-2.0 / ((double)p * p)) * (nE[i] - nZ[i]);
+        }
+
+        var dDZ = new double[p * p];
+        NormalizeBackward(nZ, g, normZ, dDZ);
+
+        // D_ij = ||z_i − z_j||: dz_i = Σ_j (dD_ij + dD_ji)(z_i − z_j)/D_ij, skipping D_ij = 0.
+        for (int i = 0; i < p; i++)
+        {
+            for (int k = 0; k < m; k++)
+            {
+                double sum = 0.0;
+                for (int j = 0; j < p; j++)
+                {
+                    if (dZ[i * p + j] > 0.0)
+                    {
+                        double w = (dDZ[i * p + j] + dDZ[j * p + i]) / dZ[i * p + j];
+                        sum += w * (zData[i * m + k] - zData[j * m + k]);
+                    }
+                }
+
+                dzData[i * m + k] = sum;
+            }
+        }
+    }
+
+    /// <summary>D[i, j] = ||x_i − x_j|| for the p rows of x (p×dim).</summary>
+    private static double[] EuclideanDistances(double[] x, int p, int dim)
+    {
+        var d = new double[p * p];
+        SquaredDistances(x, p, dim, d);
+        for (int i = 0; i < d.Length; i++)
+        {
+            d[i] = Math.Sqrt(d[i]);
+        }
+
+        return d;
+    }
+
     /// <summary>d[i, j] = Σ_k (x[i, k] − x[j, k])² for the p rows of x (p×dim).</summary>
     private static void SquaredDistances(double[] x, int p, int dim, double[] d)
     {

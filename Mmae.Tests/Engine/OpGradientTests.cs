@@ -109,6 +109,18 @@ public class OpGradientTests
             [[p, m], [p, l]], differentiate: [true, false]);
     }
 
+    [Theory]
+    [InlineData(6, 4, 3)]
+    [InlineData(2, 3, 2)]
+    [InlineData(5, 2, 7)]
+    public void ManifoldMatchEuclidean_Gradient_MatchesFiniteDifferences(int p, int m, int l)
+    {
+        var rng = new Rng((ulong)(200 + p * 10 + m));
+        GradientCheck.Check(t => Losses.ManifoldMatch(t[0], t[1], MatchDistance.Euclidean),
+            [GradientCheck.Random(rng, p * m), GradientCheck.Random(rng, p * l)],
+            [[p, m], [p, l]], differentiate: [true, false]);
+    }
+
     [Fact]
     public void ManifoldMatch_DuplicatedPoints_GradientMatchesFiniteDifferences()
     {

@@ -138,6 +138,10 @@ public sealed class ScalarBackendTests
                 f, b.Allocate(1), 1, 1, 1, b.Allocate(1)),
             ["MatchLossBackward"] = (b, f) => b.MatchLossBackward(
                 f, b.Allocate(1), 1, 1, 1, b.Allocate(1), b.Allocate(1)),
+            ["EuclideanMatchLossForward"] = (b, f) => b.EuclideanMatchLossForward(
+                f, b.Allocate(1), 1, 1, 1, b.Allocate(1)),
+            ["EuclideanMatchLossBackward"] = (b, f) => b.EuclideanMatchLossBackward(
+                f, b.Allocate(1), 1, 1, 1, b.Allocate(1), b.Allocate(1)),
             ["AdamStep"] = (b, f) => b.AdamStep(
                 f, b.Allocate(1), b.Allocate(1), b.Allocate(1), 1e-3f, 0.9f, 0.999f, 1e-8f,
                 0.1f, 0.001f),

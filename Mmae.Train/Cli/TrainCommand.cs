@@ -64,6 +64,7 @@ public static class TrainCommand
             ("data", o.Data ?? "(bundled mnist-10k)"),
             ("latent", o.Latent.ToString(CultureInfo.InvariantCulture)),
             ("reference", o.Reference),
+            ("distance", o.Distance),
             ("lambda", o.Lambda.ToString(CultureInfo.InvariantCulture)),
             ("batch", o.Batch.ToString(CultureInfo.InvariantCulture)),
             ("epochs", o.Epochs.ToString(CultureInfo.InvariantCulture)),
@@ -95,6 +96,11 @@ public static class TrainCommand
             .Add("reference", "SPEC", d.Reference,
                 "reference embedding: pca:L, or file:PATH (.npy, one row per sample)",
                 v => set(get() with { Reference = v }))
+            .Add("distance", "KIND", d.Distance,
+                "distances L_mm compares: squared (the method's) or euclidean",
+                v => set(get() with { Distance = v is "squared" or "euclidean"
+                    ? v
+                    : throw new ArgumentException("expected squared or euclidean") }))
             .Add("lambda", "X", Inv(d.Lambda), "weight of the manifold-matching loss (0 = plain AE)",
                 v => set(get() with { Lambda = OptionTable.Float(v, 0f) }))
             .Add("batch", "P", Inv(d.Batch), "mini-batch size (at least 2)",

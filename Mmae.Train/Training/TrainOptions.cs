@@ -20,6 +20,9 @@ public sealed record TrainOptions
     /// <summary>Reference embedding: <c>pca:L</c> or <c>file:PATH</c> (.npy, n×L).</summary>
     public string Reference { get; init; } = "pca:100";
 
+    /// <summary>Distances L_mm compares: squared (the method's) or euclidean.</summary>
+    public string Distance { get; init; } = "squared";
+
     /// <summary>Weight λ of the manifold-matching loss.</summary>
     public float Lambda { get; init; } = 1f;
 

@@ -61,6 +61,7 @@ public sealed class Trainer
         csv.WriteLine("epoch,reconstruction,match,total,seconds");
 
         var epochs = new List<EpochLosses>();
+        MatchDistance distance = o.Distance == "euclidean" ? MatchDistance.Euclidean : MatchDistance.Squared;
         int[] order = Enumerable.Range(0, data.Count).ToArray();
         int batch = Math.Min(o.Batch, data.Count);
         // A last batch of one sample cannot be batch-normalised; it is dropped for that epoch.
@@ -93,7 +94,7 @@ public sealed class Trainer
                 Tensor z = model.Encoder.Forward(x);
                 Tensor recon = model.Decoder.Forward(z);
                 Tensor rec = Losses.Mse(recon, x);
-                Tensor mm = Losses.ManifoldMatch(z, e);
+                Tensor mm = Losses.ManifoldMatch(z, e, distance);
                 Tensor loss = o.Lambda == 0f ? rec : rec + o.Lambda * mm;
                 loss.Backward();
                 adam.Step();
