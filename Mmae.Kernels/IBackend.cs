@@ -28,6 +28,11 @@ public interface IBackend
     /// <summary>Copies host data into a new buffer (rounded to float on float backends).</summary>
     DeviceBuffer Upload(ReadOnlySpan<double> data);
 
+    /// <summary>dst = src, element for element: host data into an existing buffer.</summary>
+    /// <remarks>The default uploads a new buffer and copies it; backends override it to
+    /// write in place.</remarks>
+    void Write(ReadOnlySpan<float> src, DeviceBuffer dst) => Copy(Upload(src), dst);
+
     /// <summary>dst = src, element for element.</summary>
     void Download(DeviceBuffer src, Span<float> dst);
 
