@@ -172,6 +172,9 @@ public interface IBackend
     void MatchLossForward(DeviceBuffer z, DeviceBuffer e, int p, int m, int l, DeviceBuffer loss);
 
     /// <summary>dz = dLoss[0] · ∂L_mm/∂z; the reference e receives no gradient.</summary>
+    /// <remarks>A backend may reuse what the immediately preceding
+    /// <see cref="MatchLossForward"/> computed on the same buffers, so z and e must not
+    /// change between the two calls (autograd never changes an op's inputs).</remarks>
     void MatchLossBackward(
         DeviceBuffer z,
         DeviceBuffer e,

@@ -23,6 +23,9 @@ public sealed partial class CpuBackend
     // Scratch kept between calls so that steady-state training allocates nothing here.
     private double[]? _gramU, _gramMat, _gramK, _gramUK, _gramA, _gramB;
 
+    // The terms of the last forward pass, for the backward pass that follows it.
+    private (float[] Z, float[] E, GramTerms Terms)? _lastGram;
+
     private sealed class GramTerms
     {
         public required int P, M, L;
@@ -161,12 +164,22 @@ public sealed partial class CpuBackend
         return 2.0 / p2 * (1.0 - t.C / Math.Sqrt(t.Q * t.R));
     }
 
-    private void GramMatchForward(float[] z, float[] e, int p, int m, int l, float[] loss) =>
-        loss[0] = (float)GramLoss(ComputeGramTerms(z, e, p, m, l));
+    private void GramMatchForward(float[] z, float[] e, int p, int m, int l, float[] loss)
+    {
+        GramTerms t = ComputeGramTerms(z, e, p, m, l);
+        _lastGram = (z, e, t);
+        loss[0] = (float)GramLoss(t);
+    }
 
     private void GramMatchBackward(float[] z, float[] e, int p, int m, int l, float dLoss, float[] dz)
     {
-        GramTerms t = ComputeGramTerms(z, e, p, m, l);
+        // The forward pass just before, on these same buffers, already has every Gram term;
+        // IBackend's contract says the buffers did not change in between.
+        GramTerms t = _lastGram is var (lz, le, lt) && ReferenceEquals(lz, z) && ReferenceEquals(le, e)
+            && lt.P == p && lt.M == m && lt.L == l
+            ? lt
+            : ComputeGramTerms(z, e, p, m, l);
+        _lastGram = null;
         if (t.Q <= 0 || t.R <= 0)
         {
             // The loss is constant in z there (see GramLoss): the gradient is zero.
