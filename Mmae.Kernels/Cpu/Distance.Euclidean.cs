@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -12,13 +13,23 @@ namespace Mmae.Kernels.Cpu;
 // β = (2/p²)·dL·S_ze/(N_E·N_Z³), ∂L/∂D_ij = α·de_ij + β·dz_ij, so
 // ∂L/∂z_i = 2α·Σ_j (de_ij/dz_ij)(z_i − z_j) + 2β·p·(z_i − z̄)   (pairs with dz_ij = 0 skipped).
 // One pass over all pairs gives the three sums and the weighted row sums together.
-// Distances come from coordinate differences of batch-centred rows, never from
-// ||a||² + ||b||² − 2⟨a, b⟩, so nearly equal points far from the origin keep their digits.
-// Rows are processed in blocks of RowBlock against every other row: the block's rows stay in L1
-// while each other row is loaded once per block.
+// Tiles of PairTileRows × PairTileCols pairs are computed, reduced and discarded: memory is
+// O(p·(m + l)) whatever p is. Rows are centred on the batch mean first (distances do not
+// change). In a tile, squared distances come from SGEMM as ||a||² + ||b||² − 2⟨a, b⟩, whose
+// rounding error is a few u·(||a||² + ||b||²); a pair whose squared distance falls below
+// CancellationGuard·(||a||² + ||b||²) is recomputed from coordinate differences, so nearly equal
+// points keep their digits and every kept value has a relative error of at most ~8 × a few u.
+// The weighted sums of the backward pass are one more SGEMM per tile: W·Z_J.
 public sealed partial class CpuBackend
 {
-    private const int RowBlock = 8;
+    private const int PairTileRows = 64;
+    private const int PairTileCols = 256;
+    /// <summary>
+    /// In the plain-distance matching loss, a pair whose squared distance is below this fraction
+    /// of ||a||² + ||b||² (after centring) is recomputed from coordinate differences instead of
+    /// the SGEMM expansion, so its relative error stays within ~(1/guard)·√dim·u.
+    /// </summary>
+    public const float CancellationGuard = 1f / 8;
 
     /// <inheritdoc/>
     public void EuclideanMatchLossForward(
@@ -76,6 +87,8 @@ public sealed partial class CpuBackend
 
     // The three sums over all ordered pairs, and when weighted is given,
     // weighted_i = Σ_j (de_ij/dz_ij)(z_i − z_j). Returns the centred z as well.
+    // Work is split by row tiles, so each thread owns its rows of weighted and its partial sums,
+    // and the summation order does not depend on the thread count.
     private (double Szz, double See, double Sze, float[] Zc) EuclideanPass(
         float[] z,
         float[] e,
@@ -86,37 +99,25 @@ public sealed partial class CpuBackend
     {
         float[] zc = Centre(z, p, m);
         float[] ec = Centre(e, p, l);
-        int blocks = (p + RowBlock - 1) / RowBlock;
+        var tiles = new PairTiles(zc, ec, RowSquaredNorms(zc, p, m), RowSquaredNorms(ec, p, l), p, m, l);
+        int blocks = (p + PairTileRows - 1) / PairTileRows;
         var partial = new double[blocks * 3];
         Parallelism.ForChunks(blocks, 1, Threads, (b0, b1) =>
         {
-            Span<float> dzRow = stackalloc float[RowBlock];
-            Span<float> deRow = stackalloc float[RowBlock];
-            for (int b = b0; b < b1; b++)
+            float[] dz2 = ArrayPool<float>.Shared.Rent(PairTileRows * PairTileCols);
+            float[] de2 = ArrayPool<float>.Shared.Rent(PairTileRows * PairTileCols);
+            var refined = new List<int>();
+            try
             {
-                int i0 = b * RowBlock;
-                int rows = Math.Min(RowBlock, p - i0);
-                double szz = 0, see = 0, sze = 0;
-                for (int j = 0; j < p; j++)
+                for (int b = b0; b < b1; b++)
                 {
-                    SquaredDistancesToRow(zc, i0, rows, j, m, dzRow);
-                    SquaredDistancesToRow(ec, i0, rows, j, l, deRow);
-                    for (int r = 0; r < rows; r++)
-                    {
-                        double dzv = Math.Sqrt(dzRow[r]), dev = Math.Sqrt(deRow[r]);
-                        szz += dzv * dzv;
-                        see += dev * dev;
-                        sze += dzv * dev;
-                        if (weighted is not null && dzv > 0)
-                        {
-                            AddScaledDifference((float)(dev / dzv), zc, i0 + r, j, m, weighted);
-                        }
-                    }
+                    tiles.RowBlock(b * PairTileRows, dz2, de2, refined, weighted, partial.AsSpan(3 * b, 3));
                 }
-
-                partial[3 * b] = szz;
-                partial[3 * b + 1] = see;
-                partial[3 * b + 2] = sze;
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(dz2);
+                ArrayPool<float>.Shared.Return(de2);
             }
         });
 
@@ -146,40 +147,35 @@ public sealed partial class CpuBackend
         return c;
     }
 
-    // out[r] = ||x_{i0+r} − x_j||² for r < rows; x_j is loaded once for the whole block.
+    // ||x_i − x_j||² from coordinate differences.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SquaredDistancesToRow(float[] x, int i0, int rows, int j, int dim, Span<float> output)
+    private static float SquaredDistance(float[] x, int i, int j, int dim)
     {
-        ref float bx = ref MemoryMarshal.GetArrayDataReference(x);
-        for (int r = 0; r < rows; r++)
+        ref float xi = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(x), i * dim);
+        ref float xj = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(x), j * dim);
+        Vector256<float> acc = Vector256<float>.Zero;
+        int k = 0;
+        for (; k <= dim - 8; k += 8)
         {
-            ref float xi = ref Unsafe.Add(ref bx, (i0 + r) * dim);
-            ref float xj = ref Unsafe.Add(ref bx, j * dim);
-            Vector256<float> acc = Vector256<float>.Zero;
-            int k = 0;
-            for (; k <= dim - 8; k += 8)
-            {
-                Vector256<float> d = Vector256.LoadUnsafe(ref xi, (nuint)k) - Vector256.LoadUnsafe(ref xj, (nuint)k);
-                acc = Vector256.FusedMultiplyAdd(d, d, acc);
-            }
-
-            float sum = Vector256.Sum(acc);
-            for (; k < dim; k++)
-            {
-                float d = Unsafe.Add(ref xi, k) - Unsafe.Add(ref xj, k);
-                sum += d * d;
-            }
-
-            output[r] = sum;
+            Vector256<float> d = Vector256.LoadUnsafe(ref xi, (nuint)k) - Vector256.LoadUnsafe(ref xj, (nuint)k);
+            acc = Vector256.FusedMultiplyAdd(d, d, acc);
         }
+
+        float sum = Vector256.Sum(acc);
+        for (; k < dim; k++)
+        {
+            float d = Unsafe.Add(ref xi, k) - Unsafe.Add(ref xj, k);
+            sum += d * d;
+        }
+
+        return sum;
     }
 
     // weighted_i += w·(x_i − x_j)
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddScaledDifference(float w, float[] x, int i, int j, int dim, float[] weighted)
     {
-        ref float xi = ref MemoryMarshal.GetArrayDataReference(x);
-        xi = ref Unsafe.Add(ref xi, i * dim);
+        ref float xi = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(x), i * dim);
         ref float xj = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(x), j * dim);
         ref float acc = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(weighted), i * dim);
         var vw = Vector256.Create(w);
@@ -194,5 +190,22 @@ public sealed partial class CpuBackend
         {
             Unsafe.Add(ref acc, k) += w * (Unsafe.Add(ref xi, k) - Unsafe.Add(ref xj, k));
         }
+    }
+
+    private static float[] RowSquaredNorms(float[] x, int rows, int dim)
+    {
+        var norms = new float[rows];
+        for (int i = 0; i < rows; i++)
+        {
+            double sum = 0;
+            foreach (float v in x.AsSpan(i * dim, dim))
+            {
+                sum += (double)v * v;
+            }
+
+            norms[i] = (float)sum;
+        }
+
+        return norms;
     }
 }

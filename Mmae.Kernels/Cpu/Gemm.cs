@@ -35,15 +35,30 @@ internal static unsafe class Gemm<T>
         T[] b,
         T beta,
         T[] c,
+        int threads) =>
+        RunSlices(transA, transB, m, n, k, alpha, a, b, beta, c, threads);
+
+    /// <summary>The same on matrices that start at an offset of their arrays (row blocks).</summary>
+    public static void RunSlices(
+        bool transA,
+        bool transB,
+        int m,
+        int n,
+        int k,
+        T alpha,
+        ArraySegment<T> a,
+        ArraySegment<T> b,
+        T beta,
+        ArraySegment<T> c,
         int threads)
     {
-        Debug.Assert(a.Length >= m * k && b.Length >= k * n && c.Length >= m * n);
+        Debug.Assert(a.Count >= m * k && b.Count >= k * n && c.Count >= m * n);
         if (m == 0 || n == 0)
         {
             return;
         }
 
-        ScaleC(c, m * n, beta);
+        ScaleC(c.AsSpan(0, m * n), beta);
         if (k == 0 || alpha == T.Zero)
         {
             return;
@@ -70,15 +85,15 @@ internal static unsafe class Gemm<T>
         }
     }
 
-    private static void ScaleC(T[] c, int count, T beta)
+    private static void ScaleC(Span<T> c, T beta)
     {
         if (beta == T.Zero)
         {
-            Array.Clear(c, 0, count);
+            c.Clear();
         }
         else if (beta != T.One)
         {
-            foreach (ref T v in c.AsSpan(0, count))
+            foreach (ref T v in c)
             {
                 v *= beta;
             }
@@ -94,8 +109,8 @@ internal static unsafe class Gemm<T>
         int k0,
         int kc,
         T alpha,
-        T[] a,
-        T[] b,
+        ArraySegment<T> a,
+        ArraySegment<T> b,
         T[] packA,
         T[] packB,
         int threads)
@@ -126,7 +141,7 @@ internal static unsafe class Gemm<T>
         int k0,
         int kc,
         T alpha,
-        T[] a,
+        ArraySegment<T> a,
         T[] packA,
         int panel)
     {
@@ -144,19 +159,19 @@ internal static unsafe class Gemm<T>
             if (!transA)
             {
                 // A stored m×k: row is contiguous.
-                int src = row * k + k0;
+                ReadOnlySpan<T> src = a.AsSpan(row * k + k0, kc);
                 for (int kk = 0; kk < kc; kk++)
                 {
-                    dst[kk * MR + r] = alpha * a[src + kk];
+                    dst[kk * MR + r] = alpha * src[kk];
                 }
             }
             else
             {
                 // A stored k×m: op(A)[row, kk] = A[kk, row].
-                int src = k0 * m + row;
+                ReadOnlySpan<T> src = a.AsSpan(k0 * m + row, (kc - 1) * m + 1);
                 for (int kk = 0; kk < kc; kk++)
                 {
-                    dst[kk * MR + r] = alpha * a[src + kk * m];
+                    dst[kk * MR + r] = alpha * src[kk * m];
                 }
             }
         }
@@ -171,7 +186,7 @@ internal static unsafe class Gemm<T>
         int k,
         int k0,
         int kc,
-        T[] b,
+        ArraySegment<T> b,
         T[] packB,
         int panel)
     {
@@ -201,16 +216,16 @@ internal static unsafe class Gemm<T>
 
             for (int cIdx = 0; cIdx < cols; cIdx++)
             {
-                int src = (col0 + cIdx) * k + k0;
+                ReadOnlySpan<T> src = b.AsSpan((col0 + cIdx) * k + k0, kc);
                 for (int kk = 0; kk < kc; kk++)
                 {
-                    dst[kk * NR + cIdx] = b[src + kk];
+                    dst[kk * NR + cIdx] = src[kk];
                 }
             }
         }
     }
 
-    private static void RunTiles(int m, int n, int kc, T[] packA, T[] packB, T[] c, int threads)
+    private static void RunTiles(int m, int n, int kc, T[] packA, T[] packB, ArraySegment<T> c, int threads)
     {
         int mBlocks = (m + MC - 1) / MC;
         int nBlocks = (n + NB - 1) / NB;
@@ -238,12 +253,12 @@ internal static unsafe class Gemm<T>
         int kc,
         T[] packA,
         T[] packB,
-        T[] c)
+        ArraySegment<T> c)
     {
         int rowEnd = Math.Min(m, (mBlock + 1) * MC);
         int colEnd = Math.Min(n, (nBlock + 1) * NB);
         Span<T> edge = stackalloc T[MR * NR];
-        fixed (T* pA = packA, pB = packB, pC = c)
+        fixed (T* pA = packA, pB = packB, pC = c.AsSpan())
         {
             for (int col0 = nBlock * NB; col0 < colEnd; col0 += NR)
             {

@@ -24,10 +24,14 @@ public class MatchLossAccuracyTests
     // float32 differences (≈ 1e-6 relative). 1e-4 of the largest component covers both.
     private const double GradientRelativeToMax = 1e-4;
 
-    // Plain distances are float32 sums, each off by about u = 2⁻²⁴ relative. When D^Z is nearly
-    // parallel to D^E (angle θ), such errors move the cosine only by ~u·sin θ, and the
-    // loss (2/p²)(1 − cos θ) and its gradient, a difference of terms 1/sin θ times larger than
-    // itself, by a relative ~u/sin θ. sin θ = p·sqrt(L) from L = (2/p²)(1 − cos θ).
+    // Plain distances are float32 values, each off by a relative δ. When D^Z is nearly parallel
+    // to D^E (angle θ), such errors move the cosine only by ~δ·sin θ, and the loss
+    // (2/p²)(1 − cos θ) and its gradient, a difference of terms 1/sin θ times larger than
+    // itself, by a relative ~δ/sin θ. sin θ = p·sqrt(L) from L = (2/p²)(1 − cos θ).
+    // The CPU kernel forms squared distances as ||a||² + ||b||² − 2⟨a, b⟩ with SGEMM, whose
+    // error is ~√dim·u·(||a||² + ||b||²), and recomputes from differences every pair where that
+    // sum exceeds 1/CancellationGuard times the distance: each of D^Z and D^E is then off by at
+    // most ~2·√dim·u/CancellationGuard, and the two errors add.
     private const double Float32Roundoff = 1.0 / (1 << 24);
 
     public static TheoryData<int, int, int, bool> Cases => new()
@@ -54,6 +58,29 @@ public class MatchLossAccuracyTests
     {
         var (z, e) = Inputs(p, m, l, nearConverged, seed: 7 * p + m + l);
         Compare(z, e, p, m, l, euclidean: true, nearConverged);
+    }
+
+    // Tight clusters of nearly equal points, 1000 units from the origin: within a cluster the
+    // SGEMM expansion ||a||² + ||b||² − 2⟨a, b⟩ would cancel to noise, and the weights de/dz of
+    // the gradient with it; the kernel must recompute those pairs from differences.
+    [Theory]
+    [InlineData(70, 256, 100)]
+    [InlineData(300, 7, 3)]
+    public void EuclideanMatchLoss_NearDuplicatesFarFromOrigin_MatchesOracle(int p, int m, int l)
+    {
+        var rng = new Random(p + m);
+        var (_, e) = Inputs(p, m, l, false, seed: p);
+        var centres = Enumerable.Range(0, 5 * m).Select(_ => rng.NextDouble()).ToArray();
+        var z = new double[p * m];
+        for (int i = 0; i < p; i++)
+        {
+            for (int k = 0; k < m; k++)
+            {
+                z[i * m + k] = (float)(1000.0 + centres[(i % 5) * m + k] + 1e-3 * rng.NextDouble());
+            }
+        }
+
+        Compare(z, e, p, m, l, euclidean: true, near: false);
     }
 
     [Theory]
@@ -96,7 +123,8 @@ public class MatchLossAccuracyTests
         string what = $"{(euclidean ? "euclidean" : "squared")} p {p}, m {m}, l {l}, near {near}";
         Assert.True(lossRef > 0, $"{what}: the oracle loss is {lossRef}; the case tests nothing");
         double sinTheta = Math.Min(1.0, p * Math.Sqrt(lossRef));
-        double conditioning = euclidean ? Float32Roundoff / sinTheta : 0.0;
+        double delta = 4 * Math.Sqrt(Math.Max(m, l)) * Float32Roundoff / CpuBackend.CancellationGuard;
+        double conditioning = euclidean ? delta / sinTheta : 0.0;
         Assert.True(Math.Abs(lossCpu - lossRef) <= (LossRelative + conditioning) * lossRef,
             $"{what}: loss oracle {lossRef:R}, cpu {lossCpu:R}");
         double max = dzRef.Max(Math.Abs);
