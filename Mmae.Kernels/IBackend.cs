@@ -199,6 +199,8 @@ public interface IBackend
     /// dz = dLoss[0] · ∂L/∂z for <see cref="EuclideanMatchLossForward"/>. A pair at distance
     /// 0 contributes no gradient (the subgradient 0 of ||·|| at the origin).
     /// </summary>
+    /// <remarks>As for <see cref="MatchLossBackward"/>, a backend may reuse what the immediately
+    /// preceding forward pass on the same buffers computed.</remarks>
     void EuclideanMatchLossBackward(
         DeviceBuffer z,
         DeviceBuffer e,

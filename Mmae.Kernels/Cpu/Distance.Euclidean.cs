@@ -31,6 +31,13 @@ public sealed partial class CpuBackend
     /// </summary>
     public const float CancellationGuard = 1f / 8;
 
+    // The last forward pass's sums and weighted row sums, for the backward pass that follows it.
+    // The weights de/dz do not depend on dLoss, so the forward pass forms Σ_j w_ij(z_i − z_j)
+    // while its tiles are at hand and the backward pass only scales it.
+    private (float[] Z, float[] E, int P, int M, int L, EuclideanSums Sums)? _lastEuclidean;
+
+    private sealed record EuclideanSums(double Szz, double See, double Sze, float[] Zc, float[] Weighted);
+
     /// <inheritdoc/>
     public void EuclideanMatchLossForward(
         DeviceBuffer z,
@@ -40,7 +47,9 @@ public sealed partial class CpuBackend
         int l,
         DeviceBuffer loss)
     {
-        var sums = EuclideanPass(F(z), F(e), p, m, l, null);
+        float[] pz = F(z), pe = F(e);
+        EuclideanSums sums = EuclideanPass(pz, pe, p, m, l);
+        _lastEuclidean = (pz, pe, p, m, l, sums);
         F(loss)[0] = (float)EuclideanLoss(sums, p);
     }
 
@@ -54,10 +63,15 @@ public sealed partial class CpuBackend
         DeviceBuffer dLoss,
         DeviceBuffer dz)
     {
-        float[] pdz = F(dz);
-        var weighted = new float[p * m];
-        var (szz, see, sze, zc) = EuclideanPass(F(z), F(e), p, m, l, weighted);
-        if (szz <= 0 || see <= 0)
+        float[] pz = F(z), pe = F(e), pdz = F(dz);
+
+        // IBackend's contract: the buffers did not change since the forward pass just before.
+        EuclideanSums s = _lastEuclidean is var (lz, le, lp, lm, ll, last)
+            && ReferenceEquals(lz, pz) && ReferenceEquals(le, pe) && (lp, lm, ll) == (p, m, l)
+            ? last
+            : EuclideanPass(pz, pe, p, m, l);
+        _lastEuclidean = null;
+        if (s.Szz <= 0 || s.See <= 0)
         {
             Array.Clear(pdz, 0, p * m);
             return;
@@ -65,16 +79,16 @@ public sealed partial class CpuBackend
 
         double dL = F(dLoss)[0];
         double p2 = (double)p * p;
-        double nz = Math.Sqrt(szz), ne = Math.Sqrt(see);
+        double nz = Math.Sqrt(s.Szz), ne = Math.Sqrt(s.See);
         double alpha = -2.0 / p2 * dL / (ne * nz);
-        double beta = 2.0 / p2 * dL * sze / (ne * nz * nz * nz);
+        double beta = 2.0 / p2 * dL * s.Sze / (ne * nz * nz * nz);
         for (int i = 0; i < p * m; i++)
         {
-            pdz[i] = (float)(2.0 * alpha * weighted[i] + 2.0 * beta * p * zc[i]);
+            pdz[i] = (float)(2.0 * alpha * s.Weighted[i] + 2.0 * beta * p * s.Zc[i]);
         }
     }
 
-    private static double EuclideanLoss((double Szz, double See, double Sze, float[] Zc) s, int p)
+    private static double EuclideanLoss(EuclideanSums s, int p)
     {
         double p2 = (double)p * p;
         if (s.Szz <= 0 || s.See <= 0)
@@ -85,18 +99,13 @@ public sealed partial class CpuBackend
         return 2.0 / p2 * (1.0 - s.Sze / Math.Sqrt(s.Szz * s.See));
     }
 
-    // The three sums over all ordered pairs, and when weighted is given,
-    // weighted_i = Σ_j (de_ij/dz_ij)(z_i − z_j). Returns the centred z as well.
+    // The three sums over all ordered pairs, the centred z, and
+    // weighted_i = Σ_j (de_ij/dz_ij)(z_i − z_j).
     // Work is split by row tiles, so each thread owns its rows of weighted and its partial sums,
     // and the summation order does not depend on the thread count.
-    private (double Szz, double See, double Sze, float[] Zc) EuclideanPass(
-        float[] z,
-        float[] e,
-        int p,
-        int m,
-        int l,
-        float[]? weighted)
+    private EuclideanSums EuclideanPass(float[] z, float[] e, int p, int m, int l)
     {
+        var weighted = new float[p * m];
         float[] zc = Centre(z, p, m);
         float[] ec = Centre(e, p, l);
         var tiles = new PairTiles(zc, ec, RowSquaredNorms(zc, p, m), RowSquaredNorms(ec, p, l), p, m, l);
@@ -129,7 +138,7 @@ public sealed partial class CpuBackend
             tze += partial[3 * b + 2];
         }
 
-        return (tzz, tee, tze, zc);
+        return new EuclideanSums(tzz, tee, tze, zc, weighted);
     }
 
     private static float[] Centre(float[] x, int rows, int cols)

@@ -10,8 +10,8 @@ public sealed partial class CpuBackend
     // zc: (p, m) and ec: (p, l) centred rows; nz, ne their squared row norms.
     private sealed class PairTiles(float[] zc, float[] ec, float[] nz, float[] ne, int p, int m, int l)
     {
-        // Rows i0 .. i0+PairTileRows−1 against every row: adds Σ dz², Σ de², Σ dz·de into sums[0..2]
-        // and, when weighted is given, sets its rows to Σ_j (de_ij/dz_ij)(z_i − z_j).
+        // Rows i0 .. i0+PairTileRows−1 against every row: Σ dz², Σ de², Σ dz·de into sums[0..2],
+        // and weighted's rows (zero on entry) set to Σ_j (de_ij/dz_ij)(z_i − z_j).
         // dz2 and de2 are scratch tiles of PairTileRows × PairTileCols.
         // Pairs of Z recomputed from differences are listed in `refined` (as r·cols + c): their
         // weights can be large (de/dz with a tiny dz) and are applied as w·(z_i − z_j) directly,
@@ -21,7 +21,7 @@ public sealed partial class CpuBackend
             float[] dz2,
             float[] de2,
             List<int> refined,
-            float[]? weighted,
+            float[] weighted,
             Span<double> sums)
         {
             int rows = Math.Min(PairTileRows, p - i0);
@@ -36,43 +36,37 @@ public sealed partial class CpuBackend
                 SquaredDistances(ec, ne, l, i0, rows, j0, cols, de2, null);
                 for (int r = 0; r < rows; r++)
                 {
-                    var row = ReduceRow(dz2.AsSpan(r * cols, cols), de2.AsSpan(r * cols, cols), weighted is not null);
+                    var row = ReduceRow(dz2.AsSpan(r * cols, cols), de2.AsSpan(r * cols, cols));
                     szz += row.Szz;
                     see += row.See;
                     sze += row.Sze;
                     rowWeights[r] += row.WeightSum;
                 }
 
-                if (weighted is not null)
+                foreach (int idx in refined)
                 {
-                    foreach (int idx in refined)
-                    {
-                        int r = idx / cols;
-                        float w = dz2[idx];
-                        dz2[idx] = 0f;
-                        rowWeights[r] -= w;
-                        AddScaledDifference(w, zc, i0 + r, j0 + idx % cols, m, weighted);
-                    }
-
-                    // weighted_I −= W·Z_J, with the other weights W (rows × cols) left in dz2.
-                    Gemm<float>.RunSlices(
-                        false, false, rows, m, cols, -1f,
-                        new(dz2, 0, rows * cols), new(zc, j0 * m, cols * m), 1f, new(weighted, i0 * m, rows * m), 1);
+                    int r = idx / cols;
+                    float w = dz2[idx];
+                    dz2[idx] = 0f;
+                    rowWeights[r] -= w;
+                    AddScaledDifference(w, zc, i0 + r, j0 + idx % cols, m, weighted);
                 }
+
+                // weighted_I −= W·Z_J, with the other weights W (rows × cols) left in dz2.
+                Gemm<float>.RunSlices(
+                    false, false, rows, m, cols, -1f,
+                    new(dz2, 0, rows * cols), new(zc, j0 * m, cols * m), 1f, new(weighted, i0 * m, rows * m), 1);
             }
 
-            if (weighted is not null)
+            // weighted_i += (Σ_j w_ij)·z_i
+            for (int r = 0; r < rows; r++)
             {
-                // weighted_i += (Σ_j w_ij)·z_i
-                for (int r = 0; r < rows; r++)
+                float w = (float)rowWeights[r];
+                Span<float> dst = weighted.AsSpan((i0 + r) * m, m);
+                ReadOnlySpan<float> src = zc.AsSpan((i0 + r) * m, m);
+                for (int k = 0; k < m; k++)
                 {
-                    float w = (float)rowWeights[r];
-                    Span<float> dst = weighted.AsSpan((i0 + r) * m, m);
-                    ReadOnlySpan<float> src = zc.AsSpan((i0 + r) * m, m);
-                    for (int k = 0; k < m; k++)
-                    {
-                        dst[k] += w * src[k];
-                    }
+                    dst[k] += w * src[k];
                 }
             }
 
@@ -150,15 +144,14 @@ public sealed partial class CpuBackend
             }
         }
 
-        // Σ dz², Σ de², Σ dz·de over one tile row; when weights is set, dz2 is overwritten with
-        // w = de/dz (0 where dz = 0) and their sum is returned too. The sums are float64: near
+        // Σ dz², Σ de², Σ dz·de over one tile row; dz2 is overwritten with the weights
+        // w = de/dz (0 where dz = 0), whose sum is returned too. The sums are float64: near
         // convergence the loss is 1 − Σdz·de/√(Σdz²·Σde²), a difference of numbers near 1, and a
         // float32 running sum would leave few of its digits.
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static (double Szz, double See, double Sze, double WeightSum) ReduceRow(
             Span<float> dz2,
-            ReadOnlySpan<float> de2,
-            bool weights)
+            ReadOnlySpan<float> de2)
         {
             int n = dz2.Length;
             ref float pz = ref MemoryMarshal.GetReference(dz2);
@@ -173,13 +166,10 @@ public sealed partial class CpuBackend
                 azz += Widened(z2);
                 aee += Widened(e2);
                 aze += Widened(dz * de);
-                if (weights)
-                {
-                    Vector256<float> w = Vector256.ConditionalSelect(
-                        Vector256.GreaterThan(dz, Vector256<float>.Zero), de / dz, Vector256<float>.Zero);
-                    aw += Widened(w);
-                    w.StoreUnsafe(ref pz, (nuint)c);
-                }
+                Vector256<float> w = Vector256.ConditionalSelect(
+                    Vector256.GreaterThan(dz, Vector256<float>.Zero), de / dz, Vector256<float>.Zero);
+                aw += Widened(w);
+                w.StoreUnsafe(ref pz, (nuint)c);
             }
 
             double szz = Vector256.Sum(azz), see = Vector256.Sum(aee), sze = Vector256.Sum(aze);
@@ -190,12 +180,9 @@ public sealed partial class CpuBackend
                 szz += dz2[c];
                 see += de2[c];
                 sze += dz * de;
-                if (weights)
-                {
-                    float w = dz > 0 ? (float)(de / dz) : 0f;
-                    wsum += w;
-                    dz2[c] = w;
-                }
+                float w = dz > 0 ? (float)(de / dz) : 0f;
+                wsum += w;
+                dz2[c] = w;
             }
 
             return (szz, see, sze, wsum);

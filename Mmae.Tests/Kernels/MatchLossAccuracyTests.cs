@@ -97,20 +97,32 @@ public class MatchLossAccuracyTests
         Assert.All(dz, v => Assert.Equal(0.0, v));
     }
 
-    [Fact]
-    public void SquaredMatchLoss_BackwardAfterForwardOfOtherBuffers_DoesNotReuseTheirTerms()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void MatchLoss_BackwardAfterForwardOfOtherBuffers_DoesNotReuseTheirTerms(bool euclidean)
     {
         int p = 20, m = 5, l = 3;
         var (z1, e1) = Inputs(p, m, l, false, seed: 11);
         var (z2, e2) = Inputs(p, m, l, false, seed: 12);
         var cpu = new CpuBackend(2);
-        var (_, expected) = Evaluate(cpu, z1, e1, p, m, l, euclidean: false);
+        var (_, expected) = Evaluate(cpu, z1, e1, p, m, l, euclidean);
 
         DeviceBuffer a = cpu.Upload(z1), ea = cpu.Upload(e1), b = cpu.Upload(z2), eb = cpu.Upload(e2);
         DeviceBuffer loss = cpu.Allocate(1), dz = cpu.Allocate(p * m), dLoss = cpu.Upload(new[] { 1.25 });
-        cpu.MatchLossForward(a, ea, p, m, l, loss);
-        cpu.MatchLossForward(b, eb, p, m, l, loss);
-        cpu.MatchLossBackward(a, ea, p, m, l, dLoss, dz);
+        if (euclidean)
+        {
+            cpu.EuclideanMatchLossForward(a, ea, p, m, l, loss);
+            cpu.EuclideanMatchLossForward(b, eb, p, m, l, loss);
+            cpu.EuclideanMatchLossBackward(a, ea, p, m, l, dLoss, dz);
+        }
+        else
+        {
+            cpu.MatchLossForward(a, ea, p, m, l, loss);
+            cpu.MatchLossForward(b, eb, p, m, l, loss);
+            cpu.MatchLossBackward(a, ea, p, m, l, dLoss, dz);
+        }
+
         var actual = new double[p * m];
         cpu.Download(dz, actual);
         Assert.Equal(expected, actual);
