@@ -6,6 +6,7 @@ using Mmae.Bench;
 //   figures [threads] [--quick]  the table of docs/benchmarks.md, next to the PyTorch script's
 //   step [batch]                 one training-step figure with allocation and GC counts
 //   gemm [threads]               SGEMM GFLOP/s at the DeepAE's shapes
+//   lmm [p] [threads]            L_mm forward and backward timed apart, both kernels
 //   anything else                BenchmarkDotNet (e.g. `--filter *MatchLoss*`, `--job short`)
 int IntArg(int index, int fallback) =>
     args.Length > index && int.TryParse(args[index], NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)
@@ -19,6 +20,9 @@ switch (args.FirstOrDefault())
         break;
     case "step":
         TrainingStepFigure.Run(IntArg(1, 128));
+        break;
+    case "lmm":
+        MatchLossFigure.Run(IntArg(1, 4096), IntArg(2, Environment.ProcessorCount));
         break;
     case "gemm":
         GemmFigure.Run(IntArg(1, Environment.ProcessorCount));
