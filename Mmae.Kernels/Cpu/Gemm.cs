@@ -118,7 +118,7 @@ internal static unsafe class Gemm<T>
         int mPanels = (m + MR - 1) / MR;
         int nPanels = (n + NR - 1) / NR;
         int jobs = mPanels + nPanels;
-        Parallel.For(0, jobs, Parallelism.Options(threads), job =>
+        Parallelism.For(jobs, threads, job =>
         {
             if (job < mPanels)
             {
@@ -240,7 +240,7 @@ internal static unsafe class Gemm<T>
             return;
         }
 
-        Parallel.For(0, jobs, Parallelism.Options(threads), job =>
+        Parallelism.For(jobs, threads, job =>
             RunBlock(job / nBlocks, job % nBlocks, m, n, kc, packA, packB, c));
     }
 
