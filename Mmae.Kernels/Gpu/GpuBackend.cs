@@ -1,0 +1,257 @@
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+
+namespace Mmae.Kernels.Gpu;
+
+/// <summary>
+/// The float32 device backend over an ILGPU <see cref="Accelerator"/>: CUDA, OpenCL, or
+/// ILGPU's CPU accelerator (which runs the same kernels on host threads, for tests).
+/// </summary>
+/// <remarks>
+/// <para>
+/// Buffers live in device memory. Kernels are queued on the accelerator's default stream and
+/// nothing waits for them except <see cref="Download(DeviceBuffer, Span{float})"/>, so a
+/// training step never copies to the host; losses stay in one-element device buffers and the
+/// backward kernels read dLoss from device memory.
+/// </para>
+/// <para>
+/// Every kernel is compiled when the backend is created, so a device that refuses one fails
+/// then, with the kernel's name, rather than in the middle of training.
+/// </para>
+/// <para>
+/// Reductions use fixed trees whose shape depends only on the problem size, and no atomics, so
+/// results repeat bit for bit on one device; different devices (or the CPU backend) may differ
+/// in the last bits.
+/// </para>
+/// </remarks>
+public sealed partial class GpuBackend : IBackend, IDisposable
+{
+    // Threads per group for every kernel: 16×16 tiles, or 256 lanes of a reduction tree.
+    internal const int GroupSize = 256;
+    internal const int Tile = 16;
+
+    private readonly Context _context;
+    private readonly Accelerator _accelerator;
+    private readonly AcceleratorStream _stream;
+    private readonly Dictionary<string, MemoryBuffer1D<double, Stride1D.Dense>> _scratch = [];
+    private readonly List<(string Name, Action Load)> _loaders = [];
+
+    private GpuBackend(Context context, Device device, string kind)
+    {
+        _context = context;
+        _accelerator = device.CreateAccelerator(context);
+        _stream = _accelerator.DefaultStream;
+        Kind = kind;
+        Name = $"gpu-{kind}";
+        RegisterKernels();
+        foreach ((string name, Action load) in _loaders)
+        {
+            try
+            {
+                load();
+            }
+            catch (Exception ex)
+            {
+                Dispose();
+                throw new NotSupportedException(
+                    $"{Name}: device '{device.Name}' refused kernel {name}: "
+                    + FirstLine(ex.Message), ex);
+            }
+        }
+    }
+
+    /// <summary>Which kind of accelerator: <c>cuda</c>, <c>opencl</c> or <c>ilgpu-cpu</c>.
+    /// </summary>
+    public string Kind { get; }
+
+    /// <summary>The ILGPU device name, for logs.</summary>
+    public string DeviceName => _accelerator.Name;
+
+    /// <inheritdoc/>
+    public string Name { get; }
+
+    /// <inheritdoc/>
+    public int ElementSize => sizeof(float);
+
+    /// <summary>
+    /// Opens the first device of a kind: <c>cuda</c>, <c>opencl</c>, or <c>ilgpu-cpu</c> (ILGPU's
+    /// CPU accelerator with 256-thread groups).
+    /// </summary>
+    /// <exception cref="ArgumentException">The kind is not one of the three.</exception>
+    /// <exception cref="InvalidOperationException">No device of that kind was found.</exception>
+    /// <exception cref="NotSupportedException">The device refused to compile a kernel.</exception>
+    public static GpuBackend Create(string kind)
+    {
+        Context context = kind switch
+        {
+            "cuda" => Context.Create(b => b.Cuda().EnableAlgorithms().Math(MathMode.Default)),
+            "opencl" => Context.Create(b => b.OpenCL().EnableAlgorithms()),
+            "ilgpu-cpu" => Context.Create(b => b.CPU(CpuDevice).EnableAlgorithms()),
+            _ => throw new ArgumentException(
+                $"GpuBackend.Create: unknown kind '{kind}'; supported: cuda, opencl, ilgpu-cpu",
+                nameof(kind)),
+        };
+        Device? device = context.Devices.FirstOrDefault(d => d.AcceleratorType switch
+        {
+            AcceleratorType.Cuda => kind == "cuda",
+            AcceleratorType.OpenCL => kind == "opencl",
+            AcceleratorType.CPU => kind == "ilgpu-cpu",
+            _ => false,
+        });
+        if (device is null)
+        {
+            context.Dispose();
+            string hint = kind == "opencl"
+                ? " (ILGPU lists only OpenCL 2.0+ devices with generic address space support)"
+                : kind == "cuda" ? " (needs an NVIDIA GPU and its driver, libcuda)" : "";
+            throw new InvalidOperationException($"no {kind} device found{hint}");
+        }
+
+        try
+        {
+            return new GpuBackend(context, device, kind);
+        }
+        catch
+        {
+            context.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// ILGPU's CPU accelerator shaped like a small GPU: 4-lane warps, 64 warps per group (so
+    /// 256-thread groups fit), one multiprocessor.
+    /// </summary>
+    internal static CPUDevice CpuDevice { get; } = new(4, 64, 1);
+
+    /// <inheritdoc/>
+    public DeviceBuffer Allocate(int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        var memory = _accelerator.Allocate1D<float>(Math.Max(length, 1));
+        memory.MemSetToZero(_stream);
+        return new GpuBuffer(this, memory, length);
+    }
+
+    /// <inheritdoc/>
+    public DeviceBuffer Upload(ReadOnlySpan<float> data)
+    {
+        var buffer = (GpuBuffer)Allocate(data.Length);
+        if (data.Length > 0)
+        {
+            buffer.Memory.View.SubView(0, data.Length).CopyFromCPU(_stream, data);
+        }
+
+        return buffer;
+    }
+
+    /// <inheritdoc/>
+    public DeviceBuffer Upload(ReadOnlySpan<double> data)
+    {
+        var floats = new float[data.Length];
+        for (int i = 0; i < data.Length; i++)
+        {
+            floats[i] = (float)data[i];
+        }
+
+        return Upload(floats);
+    }
+
+    /// <inheritdoc/>
+    public void Download(DeviceBuffer src, Span<float> dst)
+    {
+        if (dst.Length > 0)
+        {
+            G(src).Memory.View.SubView(0, dst.Length).CopyToCPU(_stream, dst);
+        }
+
+        _stream.Synchronize();
+    }
+
+    /// <inheritdoc/>
+    public void Download(DeviceBuffer src, Span<double> dst)
+    {
+        var floats = new float[dst.Length];
+        Download(src, floats);
+        for (int i = 0; i < dst.Length; i++)
+        {
+            dst[i] = floats[i];
+        }
+    }
+
+    /// <summary>Waits for every queued kernel (for timing).</summary>
+    public void Synchronize() => _stream.Synchronize();
+
+    /// <summary>Frees scratch memory, the accelerator and the ILGPU context.</summary>
+    public void Dispose()
+    {
+        foreach (var buffer in _scratch.Values)
+        {
+            buffer.Dispose();
+        }
+
+        _scratch.Clear();
+        _accelerator.Dispose();
+        _context.Dispose();
+    }
+
+    /// <summary>Registers a kernel loader; all of them run once in the constructor.</summary>
+    private void Register(string name, Action load) => _loaders.Add((name, load));
+
+    /// <summary>
+    /// A float64 work area of at least <paramref name="length"/> elements, kept between calls.
+    /// Kernels run in order on one stream, so reuse across calls is safe.
+    /// </summary>
+    private ArrayView<double> Scratch(string key, long length)
+    {
+        length = Math.Max(length, 1);
+        if (!_scratch.TryGetValue(key, out var buffer) || buffer.Length < length)
+        {
+            buffer?.Dispose();
+            buffer = _accelerator.Allocate1D<double>(length);
+            _scratch[key] = buffer;
+        }
+
+        return buffer.View;
+    }
+
+    private static KernelConfig Groups(int x, int y = 1, int z = 1) =>
+        new(new Index3D(Math.Max(x, 1), Math.Max(y, 1), Math.Max(z, 1)), new Index3D(GroupSize, 1, 1));
+
+    private static int Ceil(long n, int d) => (int)((n + d - 1) / d);
+
+    private static string FirstLine(string text)
+    {
+        int newline = text.IndexOfAny(['\r', '\n']);
+        return newline < 0 ? text : text[..newline];
+    }
+
+    private GpuBuffer G(DeviceBuffer buffer)
+    {
+        if (buffer is GpuBuffer gb && ReferenceEquals(gb.Backend, this))
+        {
+            return gb;
+        }
+
+        throw new ArgumentException(
+            $"{Name}: buffer belongs to backend '{buffer.Backend.Name}', not this one. "
+            + "Move tensors to one device before combining them.", nameof(buffer));
+    }
+
+    private ArrayView<float> V(DeviceBuffer buffer) => G(buffer).View;
+
+    private void RegisterKernels()
+    {
+        RegisterElementwise();
+        RegisterGemm();
+        RegisterBatchNorm();
+        RegisterLoss();
+        RegisterAdam();
+        RegisterDistance();
+        RegisterGram();
+        RegisterEuclidean();
+    }
+}
