@@ -4,6 +4,10 @@ using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 using ILGPU.Runtime.OpenCL;
 
+// ILGPU emits its CPU-accelerator launchers into a dynamic assembly of this name; the kernels
+// and their argument structs are internal, so that assembly must see them.
+[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("ILGPURuntime")]
+
 namespace Mmae.Kernels.Gpu;
 
 /// <summary>
