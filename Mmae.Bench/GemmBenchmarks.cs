@@ -17,8 +17,8 @@ public class GemmBenchmarks
     private DeviceBuffer _a = null!, _b = null!, _c = null!;
     private DeviceBuffer _sa = null!, _sb = null!, _sc = null!;
 
-    /// <summary>m×n×k: forward of 784→1000 at batch 128, and a square 512 case.</summary>
-    [Params("128x1000x784", "512x512x512")]
+    /// <summary>m×n×k: forward of 784→1000 at batch 128 and 1024, and 1024³.</summary>
+    [Params("128x1000x784", "1024x1000x784", "1024x1024x1024")]
     public string Shape { get; set; } = "";
 
     [Params(false, true)]

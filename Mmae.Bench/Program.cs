@@ -1,24 +1,29 @@
+using System.Globalization;
 using BenchmarkDotNet.Running;
 using Mmae.Bench;
 
-// `dotnet run -c Release --project Mmae.Bench -- step [batch]` times the end-to-end training
-// step; anything else goes to BenchmarkDotNet's switcher (e.g. `--filter *Gemm*`).
-if (args.Length > 0 && args[0] == "step")
-{
-    int batch = args.Length > 1
-        ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)
-        : 128;
-    TrainingStepFigure.Run(batch);
-    return;
-}
+// Modes (all with `dotnet run -c Release --project Mmae.Bench -- MODE`):
+//   figures [threads] [--quick]  the table of docs/benchmarks.md, next to the PyTorch script's
+//   step [batch]                 one training-step figure with allocation and GC counts
+//   gemm [threads]               SGEMM GFLOP/s at the DeepAE's shapes
+//   anything else                BenchmarkDotNet (e.g. `--filter *MatchLoss*`, `--job short`)
+int IntArg(int index, int fallback) =>
+    args.Length > index && int.TryParse(args[index], NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)
+        ? v
+        : fallback;
 
-if (args.Length > 0 && args[0] == "gemm")
+switch (args.FirstOrDefault())
 {
-    int threads = args.Length > 1
-        ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)
-        : Environment.ProcessorCount;
-    GemmFigure.Run(threads);
-    return;
+    case "figures":
+        Figures.Run(IntArg(1, Environment.ProcessorCount), args.Contains("--quick"));
+        break;
+    case "step":
+        TrainingStepFigure.Run(IntArg(1, 128));
+        break;
+    case "gemm":
+        GemmFigure.Run(IntArg(1, Environment.ProcessorCount));
+        break;
+    default:
+        BenchmarkSwitcher.FromAssembly(typeof(Figures).Assembly).Run(args);
+        break;
 }
-
-BenchmarkSwitcher.FromAssembly(typeof(TrainingStepFigure).Assembly).Run(args);

@@ -33,8 +33,10 @@ public static class TrainingStepFigure
 
         Tensor xt = Tensor.FromArray(backend, x, batch, 784);
         Tensor et = Tensor.FromArray(backend, e, batch, 100);
+        var workspace = new Workspace(backend);
         void Step()
         {
+            using var scope = workspace.Step();
             adam.ZeroGrad();
             Tensor z = model.Encoder.Forward(xt);
             Tensor recon = model.Decoder.Forward(z);
@@ -49,6 +51,8 @@ public static class TrainingStepFigure
         }
 
         const int Steps = 30;
+        int gen0 = GC.CollectionCount(0), gen2 = GC.CollectionCount(2);
+        long allocated = GC.GetTotalAllocatedBytes();
         var sw = Stopwatch.StartNew();
         for (int i = 0; i < Steps; i++)
         {
@@ -56,11 +60,16 @@ public static class TrainingStepFigure
         }
 
         double ms = sw.Elapsed.TotalMilliseconds / Steps;
+        Console.WriteLine(FormattableString.Invariant(
+            $"per step: {(GC.GetTotalAllocatedBytes() - allocated) / Steps / 1e6:F2} MB allocated, ")
+            + FormattableString.Invariant($"{(GC.CollectionCount(0) - gen0) / (double)Steps:F2} gen0 and ")
+            + FormattableString.Invariant($"{(GC.CollectionCount(2) - gen2) / (double)Steps:F2} gen2 GCs"));
         if (Environment.GetEnvironmentVariable("MMAE_STEP_PARTS") == "1")
         {
             double fwd = 0, bwd = 0, opt = 0;
             for (int i = 0; i < Steps; i++)
             {
+                using var scope = workspace.Step();
                 long t0 = Stopwatch.GetTimestamp();
                 adam.ZeroGrad();
                 Tensor z = model.Encoder.Forward(xt);

@@ -28,6 +28,11 @@ public interface IBackend
     /// <summary>Copies host data into a new buffer (rounded to float on float backends).</summary>
     DeviceBuffer Upload(ReadOnlySpan<double> data);
 
+    /// <summary>dst = src, element for element: host data into an existing buffer.</summary>
+    /// <remarks>The default uploads a new buffer and copies it; backends override it to
+    /// write in place.</remarks>
+    void Write(ReadOnlySpan<float> src, DeviceBuffer dst) => Copy(Upload(src), dst);
+
     /// <summary>dst = src, element for element.</summary>
     void Download(DeviceBuffer src, Span<float> dst);
 
@@ -167,6 +172,9 @@ public interface IBackend
     void MatchLossForward(DeviceBuffer z, DeviceBuffer e, int p, int m, int l, DeviceBuffer loss);
 
     /// <summary>dz = dLoss[0] · ∂L_mm/∂z; the reference e receives no gradient.</summary>
+    /// <remarks>A backend may reuse what the immediately preceding
+    /// <see cref="MatchLossForward"/> computed on the same buffers, so z and e must not
+    /// change between the two calls (autograd never changes an op's inputs).</remarks>
     void MatchLossBackward(
         DeviceBuffer z,
         DeviceBuffer e,

@@ -52,7 +52,9 @@ public static class Autograd
     {
         if (t.Grad is null)
         {
-            t.Grad = t.Backend.Allocate(t.Length);
+            // A leaf's gradient outlives the step and is zeroed (some kernels add into it);
+            // an intermediate one is scratch that the writing kernel overwrites (beta = 0).
+            t.Grad = t.Creator is null ? t.Backend.Allocate(t.Length) : Workspace.Rent(t.Backend, t.Length);
             beta = 0f;
         }
         else
@@ -73,13 +75,14 @@ public static class Autograd
 
         if (t.Grad is null)
         {
-            if (owned)
+            // A leaf keeps its gradient across steps, so it never takes a recycled buffer.
+            if (owned && t.Creator is not null)
             {
                 t.Grad = g;
                 return;
             }
 
-            t.Grad = t.Backend.Allocate(t.Length);
+            t.Grad = t.Creator is null ? t.Backend.Allocate(t.Length) : Workspace.Rent(t.Backend, t.Length);
             t.Backend.Copy(g, t.Grad);
             return;
         }
@@ -103,7 +106,7 @@ public static class Autograd
         }
 
         List<Tensor> order = TopologicalOrder(root);
-        DeviceBuffer seed = root.Backend.Allocate(1);
+        DeviceBuffer seed = Workspace.Rent(root.Backend, 1);
         root.Backend.Fill(seed, 1f);
         Accumulate(root, seed, owned: true);
         for (int i = order.Count - 1; i >= 0; i--)

@@ -6,13 +6,13 @@ public static partial class Ops
     public static Tensor Relu(Tensor x)
     {
         var be = x.Backend;
-        var y = Tensor.Zeros(be, x.Shape);
+        var y = Tensor.Empty(be, x.Shape);
         be.Relu(x.Data, y.Data);
 
         // dx = dy where y > 0, else 0.
         return Autograd.Record(y, nameof(Relu), [x], dy =>
         {
-            var dx = be.Allocate(x.Length);
+            var dx = Workspace.Rent(be, x.Length);
             be.ReluBackward(y.Data, dy, dx);
             Autograd.Accumulate(x, dx, owned: true);
         });
@@ -22,13 +22,13 @@ public static partial class Ops
     public static Tensor Tanh(Tensor x)
     {
         var be = x.Backend;
-        var y = Tensor.Zeros(be, x.Shape);
+        var y = Tensor.Empty(be, x.Shape);
         be.Tanh(x.Data, y.Data);
 
         // dx = dy·(1 − y²).
         return Autograd.Record(y, nameof(Tanh), [x], dy =>
         {
-            var dx = be.Allocate(x.Length);
+            var dx = Workspace.Rent(be, x.Length);
             be.TanhBackward(y.Data, dy, dx);
             Autograd.Accumulate(x, dx, owned: true);
         });

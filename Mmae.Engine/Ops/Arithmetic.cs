@@ -8,7 +8,7 @@ public static partial class Ops
     public static Tensor Add(Tensor a, Tensor b)
     {
         Check.SameShape(nameof(Add), a, b);
-        var y = Tensor.Zeros(a.Backend, a.Shape);
+        var y = Tensor.Empty(a.Backend, a.Shape);
         a.Backend.Add(a.Data, b.Data, y.Data);
 
         // d(a + b) = da + db: the incoming gradient passes to both inputs unchanged.
@@ -22,7 +22,8 @@ public static partial class Ops
     /// <summary>alpha · a, elementwise.</summary>
     public static Tensor Scale(Tensor a, float alpha)
     {
-        var y = Tensor.Zeros(a.Backend, a.Shape);
+        var y = Tensor.Empty(a.Backend, a.Shape);
+        a.Backend.Fill(y.Data, 0f);
         a.Backend.Axpy(alpha, a.Data, y.Data);
 
         // d(alpha·a) = alpha·da.

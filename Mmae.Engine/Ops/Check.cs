@@ -1,5 +1,3 @@
-using Mmae.Kernels;
-
 namespace Mmae.Engine;
 
 // Shape and device validation for op entry points; messages name the op and both shapes.
@@ -33,6 +31,4 @@ internal static class Check
                 + "Flatten it first.");
         }
     }
-
-    public static DeviceBuffer Scratch(IBackend backend, int length) => backend.Allocate(length);
 }

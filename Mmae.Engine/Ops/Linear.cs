@@ -22,7 +22,7 @@ public static partial class Ops
         }
 
         var be = x.Backend;
-        var y = Tensor.Zeros(be, batch, outF);
+        var y = Tensor.Empty(be, batch, outF);
         be.Gemm(false, true, batch, outF, inF, 1f, x.Data, w.Data, 0f, y.Data);
         if (b is not null)
         {

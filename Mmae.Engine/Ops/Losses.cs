@@ -19,17 +19,17 @@ public static class Losses
     {
         Check.SameShape(nameof(Mse), prediction, target);
         var be = prediction.Backend;
-        var loss = Tensor.Zeros(be, 1);
+        var loss = Tensor.Empty(be, 1);
         be.MseForward(prediction.Data, target.Data, loss.Data);
 
         // d/da = 2(a − b)/n, d/db = −2(a − b)/n.
         return Autograd.Record(loss, nameof(Mse), [prediction, target], dLoss =>
         {
-            var da = be.Allocate(prediction.Length);
+            var da = Workspace.Rent(be, prediction.Length);
             be.MseBackward(prediction.Data, target.Data, dLoss, da);
             if (target.RequiresGrad)
             {
-                var db = be.Allocate(target.Length);
+                var db = Workspace.RentZeroed(be, target.Length);
                 be.Axpy(-1f, da, db);
                 Autograd.Accumulate(target, db, owned: true);
             }
@@ -70,7 +70,7 @@ public static class Losses
 
         var be = z.Backend;
         int p = z.Rows, m = z.Cols, l = e.Cols;
-        var loss = Tensor.Zeros(be, 1);
+        var loss = Tensor.Empty(be, 1);
         bool squared = distance == MatchDistance.Squared;
         if (squared)
         {
@@ -83,7 +83,7 @@ public static class Losses
 
         return Autograd.Record(loss, nameof(ManifoldMatch), [z], dLoss =>
         {
-            var dz = be.Allocate(z.Length);
+            var dz = Workspace.Rent(be, z.Length);
             if (squared)
             {
                 be.MatchLossBackward(z.Data, e.Data, p, m, l, dLoss, dz);

@@ -27,7 +27,7 @@ public static partial class Ops
         }
 
         var be = x.Backend;
-        var y = Tensor.Zeros(be, n, c);
+        var y = Tensor.Empty(be, n, c);
         if (!training)
         {
             be.BatchNormForwardEval(
@@ -43,17 +43,18 @@ public static partial class Ops
                 "BatchNorm1d: training needs at least 2 rows to estimate a variance, got 1.");
         }
 
-        var mean = be.Allocate(c);
-        var invStd = be.Allocate(c);
+        var mean = Workspace.Rent(be, c);
+        var invStd = Workspace.Rent(be, c);
         be.BatchNormForwardTrain(
             x.Data, n, c, gamma.Data, beta.Data, runningMean.Data, runningVar.Data,
             momentum, eps, y.Data, mean, invStd);
 
         return Autograd.Record(y, nameof(BatchNorm1d), [x, gamma, beta], dy =>
         {
-            var dx = be.Allocate(x.Length);
-            var dGamma = gamma.RequiresGrad ? Autograd.GradTarget(gamma, out float bg) : be.Allocate(c);
-            var dBeta = beta.RequiresGrad ? Autograd.GradTarget(beta, out float bb) : be.Allocate(c);
+            var dx = Workspace.Rent(be, x.Length);
+            // The kernel adds into dGamma and dBeta; unwanted ones go to zeroed scratch.
+            var dGamma = gamma.RequiresGrad ? Autograd.GradTarget(gamma, out _) : Workspace.RentZeroed(be, c);
+            var dBeta = beta.RequiresGrad ? Autograd.GradTarget(beta, out _) : Workspace.RentZeroed(be, c);
             be.BatchNormBackward(x.Data, dy, n, c, gamma.Data, mean, invStd, dx, dGamma, dBeta);
             Autograd.Accumulate(x, dx, owned: true);
         });

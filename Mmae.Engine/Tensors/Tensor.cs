@@ -51,6 +51,26 @@ public sealed class Tensor
     public static Tensor Zeros(IBackend backend, params int[] shape) =>
         new(backend.Allocate(ShapeUtil.Count(shape)), (int[])shape.Clone());
 
+    /// <summary>
+    /// A tensor with undefined contents for an op to overwrite; inside a
+    /// <see cref="Workspace"/> step its memory is recycled.
+    /// </summary>
+    internal static Tensor Empty(IBackend backend, params int[] shape) =>
+        new(Workspace.Rent(backend, ShapeUtil.Count(shape)), shape);
+
+    /// <summary>
+    /// A copy of <paramref name="data"/> whose memory, inside a <see cref="Workspace"/> step,
+    /// is recycled: for the batches a training step feeds in.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shape does not hold data.Length elements.</exception>
+    public static Tensor Input(IBackend backend, ReadOnlySpan<float> data, params int[] shape)
+    {
+        ShapeUtil.CheckCount(data.Length, shape);
+        DeviceBuffer buffer = Workspace.Rent(backend, data.Length);
+        backend.Write(data, buffer);
+        return new Tensor(buffer, (int[])shape.Clone());
+    }
+
     /// <summary>A tensor holding a copy of <paramref name="data"/>.</summary>
     /// <exception cref="ArgumentException">The shape does not hold data.Length elements.</exception>
     public static Tensor FromArray(IBackend backend, ReadOnlySpan<float> data, params int[] shape)

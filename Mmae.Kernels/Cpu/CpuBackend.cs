@@ -8,7 +8,8 @@ namespace Mmae.Kernels.Cpu;
 /// </summary>
 /// <remarks>
 /// Results do not depend on the thread count: work is cut into chunks whose bounds depend only
-/// on the problem size, and partial sums are combined in chunk order.
+/// on the problem size, and partial sums are combined in chunk order. An instance keeps scratch
+/// memory between calls, so it serves one caller at a time (kernels themselves use all threads).
 /// </remarks>
 public sealed partial class CpuBackend : IBackend
 {
@@ -55,6 +56,9 @@ public sealed partial class CpuBackend : IBackend
 
         return new FloatBuffer(this, result);
     }
+
+    /// <inheritdoc/>
+    public void Write(ReadOnlySpan<float> src, DeviceBuffer dst) => src.CopyTo(F(dst));
 
     /// <inheritdoc/>
     public void Download(DeviceBuffer src, Span<float> dst) =>

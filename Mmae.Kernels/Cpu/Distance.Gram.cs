@@ -20,6 +20,12 @@ public sealed partial class CpuBackend
     // Rows converted to float64 at a time; bounds the extra memory independently of p.
     private const int GramChunk = 2048;
 
+    // Scratch kept between calls so that steady-state training allocates nothing here.
+    private double[]? _gramU, _gramMat, _gramK, _gramUK, _gramA, _gramB;
+
+    // The terms of the last forward pass, for the backward pass that follows it.
+    private (float[] Z, float[] E, GramTerms Terms)? _lastGram;
+
     private sealed class GramTerms
     {
         public required int P, M, L;
@@ -36,11 +42,11 @@ public sealed partial class CpuBackend
         var t = new GramTerms
         {
             P = p, M = m, L = l, MeanZ = meanZ, MeanE = meanE,
-            A = new double[p], B = new double[p], Gram = new double[w * w],
+            A = Scratch(ref _gramA, p), B = Scratch(ref _gramB, p), Gram = Scratch(ref _gramMat, w * w),
         };
 
         // U = [Zc | Ec] chunk by chunk; Gram = UᵀU accumulates (m + l)² sums in float64.
-        var u = new double[Math.Min(p, GramChunk) * w];
+        double[] u = Scratch(ref _gramU, Math.Min(p, GramChunk) * w);
         for (int r0 = 0; r0 < p; r0 += GramChunk)
         {
             int rows = Math.Min(GramChunk, p - r0);
@@ -87,6 +93,17 @@ public sealed partial class CpuBackend
     }
 
     // u rows = [z_i − μ_z | e_i − μ_e] for i in [r0, r0 + rows); also fills a_i and b_i.
+    // An array of at least length elements, reused across calls; contents undefined.
+    private static double[] Scratch(ref double[]? slot, int length)
+    {
+        if (slot is null || slot.Length < length)
+        {
+            slot = new double[length];
+        }
+
+        return slot;
+    }
+
     private void FillCentred(float[] z, float[] e, GramTerms t, int r0, int rows, double[] u)
     {
         int m = t.M, l = t.L, w = t.W;
@@ -147,12 +164,22 @@ public sealed partial class CpuBackend
         return 2.0 / p2 * (1.0 - t.C / Math.Sqrt(t.Q * t.R));
     }
 
-    private void GramMatchForward(float[] z, float[] e, int p, int m, int l, float[] loss) =>
-        loss[0] = (float)GramLoss(ComputeGramTerms(z, e, p, m, l));
+    private void GramMatchForward(float[] z, float[] e, int p, int m, int l, float[] loss)
+    {
+        GramTerms t = ComputeGramTerms(z, e, p, m, l);
+        _lastGram = (z, e, t);
+        loss[0] = (float)GramLoss(t);
+    }
 
     private void GramMatchBackward(float[] z, float[] e, int p, int m, int l, float dLoss, float[] dz)
     {
-        GramTerms t = ComputeGramTerms(z, e, p, m, l);
+        // The forward pass just before, on these same buffers, already has every Gram term;
+        // IBackend's contract says the buffers did not change in between.
+        GramTerms t = _lastGram is var (lz, le, lt) && ReferenceEquals(lz, z) && ReferenceEquals(le, e)
+            && lt.P == p && lt.M == m && lt.L == l
+            ? lt
+            : ComputeGramTerms(z, e, p, m, l);
+        _lastGram = null;
         if (t.Q <= 0 || t.R <= 0)
         {
             // The loss is constant in z there (see GramLoss): the gradient is zero.
@@ -165,7 +192,7 @@ public sealed partial class CpuBackend
         double s = -2.0 * dLoss / ((double)p * p) / Math.Sqrt(t.Q * t.R);
 
         // K = [−8r·ZᵀZ ; 8·EᵀZ] ((m + l)×m), so U_k·K = 8·e_kᵀ(EᵀZ) − 8r·z_kᵀ(ZᵀZ).
-        var kMat = new double[w * m];
+        double[] kMat = Scratch(ref _gramK, w * m);
         for (int i = 0; i < w; i++)
         {
             double f = i < m ? -8.0 * r : 8.0;
@@ -177,8 +204,8 @@ public sealed partial class CpuBackend
 
         // v = −4·Zᵀb + 4r·Zᵀa over centred z: the part of the gradient shared by all rows.
         var v = new double[m];
-        var u = new double[Math.Min(p, GramChunk) * w];
-        var uk = new double[Math.Min(p, GramChunk) * m];
+        double[] u = Scratch(ref _gramU, Math.Min(p, GramChunk) * w);
+        double[] uk = Scratch(ref _gramUK, Math.Min(p, GramChunk) * m);
         for (int r0 = 0; r0 < p; r0 += GramChunk)
         {
             int rows = Math.Min(GramChunk, p - r0);

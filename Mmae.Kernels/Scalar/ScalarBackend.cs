@@ -56,6 +56,18 @@ public sealed partial class ScalarBackend : IBackend
     }
 
     /// <inheritdoc/>
+    /// <exception cref="ArgumentException">dst is not this backend's or its length differs.
+    /// </exception>
+    public void Write(ReadOnlySpan<float> src, DeviceBuffer dst)
+    {
+        double[] d = Own(dst, src.Length);
+        for (int i = 0; i < src.Length; i++)
+        {
+            d[i] = src[i];
+        }
+    }
+
+    /// <inheritdoc/>
     /// <remarks>Stored exactly: this backend keeps float64.</remarks>
     public DeviceBuffer Upload(ReadOnlySpan<double> data)
     {

@@ -70,6 +70,25 @@ public class MatchLossAccuracyTests
         Assert.All(dz, v => Assert.Equal(0.0, v));
     }
 
+    [Fact]
+    public void SquaredMatchLoss_BackwardAfterForwardOfOtherBuffers_DoesNotReuseTheirTerms()
+    {
+        int p = 20, m = 5, l = 3;
+        var (z1, e1) = Inputs(p, m, l, false, seed: 11);
+        var (z2, e2) = Inputs(p, m, l, false, seed: 12);
+        var cpu = new CpuBackend(2);
+        var (_, expected) = Evaluate(cpu, z1, e1, p, m, l, euclidean: false);
+
+        DeviceBuffer a = cpu.Upload(z1), ea = cpu.Upload(e1), b = cpu.Upload(z2), eb = cpu.Upload(e2);
+        DeviceBuffer loss = cpu.Allocate(1), dz = cpu.Allocate(p * m), dLoss = cpu.Upload(new[] { 1.25 });
+        cpu.MatchLossForward(a, ea, p, m, l, loss);
+        cpu.MatchLossForward(b, eb, p, m, l, loss);
+        cpu.MatchLossBackward(a, ea, p, m, l, dLoss, dz);
+        var actual = new double[p * m];
+        cpu.Download(dz, actual);
+        Assert.Equal(expected, actual);
+    }
+
     private static void Compare(double[] z, double[] e, int p, int m, int l, bool euclidean, bool near)
     {
         var (lossCpu, dzCpu) = Evaluate(new CpuBackend(2), z, e, p, m, l, euclidean);

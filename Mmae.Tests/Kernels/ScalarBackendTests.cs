@@ -100,6 +100,7 @@ public sealed class ScalarBackendTests
     private static readonly Dictionary<string, Action<ScalarBackend, DeviceBuffer>> s_kernels =
         new()
         {
+            ["Write"] = (b, f) => b.Write(new float[1], f),
             ["Download"] = (b, f) => b.Download(f, new double[1]),
             ["Fill"] = (b, f) => b.Fill(f, 1.0f),
             ["Copy"] = (b, f) => b.Copy(f, b.Allocate(1)),

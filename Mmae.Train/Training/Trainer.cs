@@ -66,6 +66,7 @@ public sealed class Trainer
         int batch = Math.Min(o.Batch, data.Count);
         // A last batch of one sample cannot be batch-normalised; it is dropped for that epoch.
         int steps = data.Count / batch + (data.Count % batch >= 2 ? 1 : 0);
+        var workspace = new Workspace(_backend);
         var xHost = new float[batch * data.Dim];
         var eHost = new float[batch * refDim];
         for (int epoch = 1; epoch <= o.Epochs; epoch++)
@@ -88,18 +89,23 @@ public sealed class Trainer
                     Array.Copy(reference, idx * refDim, eHost, r * refDim, refDim);
                 }
 
-                Tensor x = Tensor.FromArray(_backend, xHost.AsSpan(0, p * data.Dim), p, data.Dim);
-                Tensor e = Tensor.FromArray(_backend, eHost.AsSpan(0, p * refDim), p, refDim);
-                adam.ZeroGrad();
-                Tensor z = model.Encoder.Forward(x);
-                Tensor recon = model.Decoder.Forward(z);
-                Tensor rec = Losses.Mse(recon, x);
-                Tensor mm = Losses.ManifoldMatch(z, e, distance);
-                Tensor loss = o.Lambda == 0f ? rec : rec + o.Lambda * mm;
-                loss.Backward();
-                adam.Step();
+                double recV, mmV;
+                using (workspace.Step())
+                {
+                    Tensor x = Tensor.Input(_backend, xHost.AsSpan(0, p * data.Dim), p, data.Dim);
+                    Tensor e = Tensor.Input(_backend, eHost.AsSpan(0, p * refDim), p, refDim);
+                    adam.ZeroGrad();
+                    Tensor z = model.Encoder.Forward(x);
+                    Tensor recon = model.Decoder.Forward(z);
+                    Tensor rec = Losses.Mse(recon, x);
+                    Tensor mm = Losses.ManifoldMatch(z, e, distance);
+                    Tensor loss = o.Lambda == 0f ? rec : rec + o.Lambda * mm;
+                    loss.Backward();
+                    adam.Step();
+                    recV = rec.Item();
+                    mmV = mm.Item();
+                }
 
-                double recV = rec.Item(), mmV = mm.Item();
                 sumRec += recV * p;
                 sumMm += mmV * p;
                 sumTot += (recV + o.Lambda * mmV) * p;
@@ -202,13 +208,15 @@ public sealed class Trainer
         model.Eval();
         var codes = new float[data.Count * model.LatentDim];
         double sq = 0;
+        var workspace = new Workspace(backend);
         using (Autograd.NoGrad())
         {
             for (int start = 0; start < data.Count; start += Chunk)
             {
+                using var step = workspace.Step();
                 int p = Math.Min(Chunk, data.Count - start);
                 var xs = data.Features.AsSpan(start * data.Dim, p * data.Dim);
-                Tensor x = Tensor.FromArray(backend, xs, p, data.Dim);
+                Tensor x = Tensor.Input(backend, xs, p, data.Dim);
                 Tensor z = model.Encoder.Forward(x);
                 Tensor recon = model.Decoder.Forward(z);
                 z.ToArray().CopyTo(codes, start * model.LatentDim);
