@@ -19,6 +19,7 @@ public sealed partial class GpuBackend
     private const int GemmSlabElements = GemmBlock * GemmSlab;
 
     private Action<
+        AcceleratorStream,
         KernelConfig,
         int,
         int,
@@ -52,22 +53,10 @@ public sealed partial class GpuBackend
         }
 
         var config = Groups(Ceil(n, GemmBlock), Ceil(m, GemmBlock));
-        _gemm(config, transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, V(a), V(b), beta, V(c));
+        _gemm(_stream, config, transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, V(a), V(b), beta, V(c));
     }
 
-    private void RegisterGemm() =>
-        Register(nameof(GemmKernel), () =>
-            _gemm = _accelerator.LoadStreamKernel<
-                int,
-                int,
-                int,
-                int,
-                int,
-                float,
-                ArrayView<float>,
-                ArrayView<float>,
-                float,
-                ArrayView<float>>(GemmKernel));
+    private static GpuKernel[] GemmKernels => [Define(GemmKernel, static b => ref b._gemm)];
 
     internal static void GemmKernel(
         int transA,

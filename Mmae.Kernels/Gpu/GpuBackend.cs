@@ -1,4 +1,6 @@
+using System.Reflection;
 using ILGPU;
+using ILGPU.Backends.EntryPoints;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
@@ -26,9 +28,9 @@ namespace Mmae.Kernels.Gpu;
 /// then, with the kernel's name, rather than in the middle of training.
 /// </para>
 /// <para>
-/// Reductions use fixed trees whose shape depends only on the problem size, and no atomics, so
-/// results repeat bit for bit on one device; different devices (or the CPU backend) may differ
-/// in the last bits.
+/// Reductions add in a fixed order that depends only on the problem size and the device kind,
+/// and use no atomics, so results repeat bit for bit on one device; different devices (or the
+/// CPU backend) may differ in the last bits.
 /// </para>
 /// </remarks>
 public sealed partial class GpuBackend : IBackend, IDisposable
@@ -41,7 +43,7 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     private readonly Accelerator _accelerator;
     private readonly AcceleratorStream _stream;
     private readonly Dictionary<string, MemoryBuffer1D<double, Stride1D.Dense>> _scratch = [];
-    private readonly List<(string Name, Action Load)> _loaders = [];
+    private readonly int _reduceGroupLimit;
 
     private GpuBackend(Context context, Device device, string kind)
     {
@@ -50,18 +52,18 @@ public sealed partial class GpuBackend : IBackend, IDisposable
         _stream = _accelerator.DefaultStream;
         Kind = kind;
         Name = $"gpu-{kind}";
-        RegisterKernels();
-        foreach ((string name, Action load) in _loaders)
+        _reduceGroupLimit = ReduceGroupLimit(_accelerator);
+        foreach (GpuKernel kernel in Kernels)
         {
             try
             {
-                load();
+                kernel.Bind(this, kernel.Load(_accelerator));
             }
             catch (Exception ex)
             {
                 Dispose();
                 throw new NotSupportedException(
-                    $"{Name}: device '{device.Name}' refused kernel {name}: "
+                    $"{Name}: device '{device.Name}' refused kernel {kernel.Name}: "
                     + FirstLine(ex.Message), ex);
             }
         }
@@ -165,6 +167,17 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     }
 
     /// <inheritdoc/>
+    /// <remarks>Writes in place; ILGPU waits for the stream, so <paramref name="src"/> may be
+    /// reused as soon as this returns.</remarks>
+    public void Write(ReadOnlySpan<float> src, DeviceBuffer dst)
+    {
+        if (src.Length > 0)
+        {
+            V(dst).SubView(0, src.Length).CopyFromCPU(_stream, src);
+        }
+    }
+
+    /// <inheritdoc/>
     public void Download(DeviceBuffer src, Span<float> dst)
     {
         if (dst.Length > 0)
@@ -202,9 +215,6 @@ public sealed partial class GpuBackend : IBackend, IDisposable
         _context.Dispose();
     }
 
-    /// <summary>Registers a kernel loader; all of them run once in the constructor.</summary>
-    private void Register(string name, Action load) => _loaders.Add((name, load));
-
     /// <summary>
     /// A float64 work area of at least <paramref name="length"/> elements, kept between calls.
     /// Kernels run in order on one stream, so reuse across calls is safe.
@@ -214,6 +224,8 @@ public sealed partial class GpuBackend : IBackend, IDisposable
         length = Math.Max(length, 1);
         if (!_scratch.TryGetValue(key, out var buffer) || buffer.Length < length)
         {
+            // Kernels already queued may still read the old buffer: let them finish first.
+            _stream.Synchronize();
             buffer?.Dispose();
             buffer = _accelerator.Allocate1D<double>(length);
             _scratch[key] = buffer;
@@ -247,15 +259,73 @@ public sealed partial class GpuBackend : IBackend, IDisposable
 
     private ArrayView<float> V(DeviceBuffer buffer) => G(buffer).View;
 
-    private void RegisterKernels()
+    /// <summary>
+    /// Every kernel of the backend, each with the launcher field it fills. The constructor
+    /// compiles exactly these for its device; the PTX tests compile the same list for sm_80 and
+    /// sm_90 without one.
+    /// </summary>
+    internal static IReadOnlyList<GpuKernel> Kernels { get; } =
+    [
+        .. ElementwiseKernels,
+        .. GemmKernels,
+        .. BatchNormKernels,
+        .. ReductionKernels,
+        .. LossKernels,
+        .. AdamKernels,
+        .. DistanceKernels,
+        .. GramKernels,
+        .. EuclideanKernels,
+    ];
+
+    /// <summary>A list entry: <paramref name="kernel"/> and the field its launcher goes to.
+    /// </summary>
+    private static GpuKernel Define<TLauncher>(Delegate kernel, LauncherField<TLauncher> field)
+        where TLauncher : Delegate =>
+        new BoundKernel<TLauncher>(kernel, field);
+
+    /// <summary>Points at a launcher field of a backend instance.</summary>
+    private delegate ref TLauncher LauncherField<TLauncher>(GpuBackend backend);
+
+    /// <summary>A kernel whose compiled launcher (taking the stream first) fills one field.
+    /// </summary>
+    private sealed class BoundKernel<TLauncher>(Delegate kernel, LauncherField<TLauncher> field)
+        : GpuKernel(kernel)
+        where TLauncher : Delegate
     {
-        RegisterElementwise();
-        RegisterGemm();
-        RegisterBatchNorm();
-        RegisterLoss();
-        RegisterAdam();
-        RegisterDistance();
-        RegisterGram();
-        RegisterEuclidean();
+        internal override void Bind(GpuBackend backend, Kernel compiled) =>
+            field(backend) = compiled.CreateLauncherDelegate<TLauncher>();
     }
+}
+
+/// <summary>One kernel method of <see cref="GpuBackend"/> and how ILGPU groups its threads.
+/// </summary>
+internal abstract class GpuKernel(Delegate kernel)
+{
+    /// <summary>The static kernel method.</summary>
+    public MethodInfo Method { get; } = kernel.Method;
+
+    /// <summary>The method name; ILGPU names the PTX entry <c>Kernel_</c> + this.</summary>
+    public string Name => Method.Name;
+
+    /// <summary>
+    /// True for a kernel that takes no index and reads Grid and Group itself (it uses shared
+    /// memory and barriers, and is launched with a KernelConfig of GroupSize-thread groups);
+    /// false for one whose first parameter is an ILGPU index, grouped automatically.
+    /// </summary>
+    public bool ExplicitlyGrouped =>
+        Method.GetParameters() is not [var first, ..]
+        || !typeof(IIndex).IsAssignableFrom(first.ParameterType);
+
+    /// <summary>The entry point ILGPU compiles for this kernel.</summary>
+    public EntryPointDescription EntryPoint => ExplicitlyGrouped
+        ? EntryPointDescription.FromExplicitlyGroupedKernel(Method)
+        : EntryPointDescription.FromImplicitlyGroupedKernel(Method);
+
+    /// <summary>Compiles the kernel for <paramref name="accelerator"/>.</summary>
+    public Kernel Load(Accelerator accelerator) => ExplicitlyGrouped
+        ? accelerator.LoadKernel(Method)
+        : accelerator.LoadAutoGroupedKernel(Method);
+
+    /// <summary>Stores the launcher of <paramref name="compiled"/> in its backend field.</summary>
+    internal abstract void Bind(GpuBackend backend, Kernel compiled);
 }
