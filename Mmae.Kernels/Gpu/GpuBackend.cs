@@ -93,9 +93,9 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     {
         Context context = kind switch
         {
-            "cuda" => Context.Create(b => b.Cuda().EnableAlgorithms().Math(MathMode.Default)),
-            "opencl" => Context.Create(b => b.OpenCL().EnableAlgorithms()),
-            "ilgpu-cpu" => Context.Create(b => b.CPU(CpuDevice).EnableAlgorithms()),
+            "cuda" => Context.Create(b => Configure(b.Cuda())),
+            "opencl" => Context.Create(b => Configure(b.OpenCL())),
+            "ilgpu-cpu" => Context.Create(b => Configure(b.CPU(CpuDevice))),
             _ => throw new ArgumentException(
                 $"GpuBackend.Create: unknown kind '{kind}'; supported: cuda, opencl, ilgpu-cpu",
                 nameof(kind)),
@@ -126,6 +126,13 @@ public sealed partial class GpuBackend : IBackend, IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// The ILGPU settings every kind compiles with: the algorithms library (XMath on every
+    /// backend) and IEEE float and double math (no fast-math approximations).
+    /// </summary>
+    internal static Context.Builder Configure(Context.Builder builder) =>
+        builder.EnableAlgorithms().Math(MathMode.Default);
 
     /// <summary>
     /// ILGPU's CPU accelerator shaped like a small GPU: 4-lane warps, 64 warps per group (so
