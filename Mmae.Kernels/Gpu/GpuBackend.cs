@@ -91,29 +91,12 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     /// <exception cref="NotSupportedException">The device refused to compile a kernel.</exception>
     public static GpuBackend Create(string kind)
     {
-        Context context = kind switch
-        {
-            "cuda" => Context.Create(b => Configure(b.Cuda())),
-            "opencl" => Context.Create(b => Configure(b.OpenCL())),
-            "ilgpu-cpu" => Context.Create(b => Configure(b.CPU(CpuDevice))),
-            _ => throw new ArgumentException(
-                $"GpuBackend.Create: unknown kind '{kind}'; supported: cuda, opencl, ilgpu-cpu",
-                nameof(kind)),
-        };
-        Device? device = context.Devices.FirstOrDefault(d => d.AcceleratorType switch
-        {
-            AcceleratorType.Cuda => kind == "cuda",
-            AcceleratorType.OpenCL => kind == "opencl",
-            AcceleratorType.CPU => kind == "ilgpu-cpu",
-            _ => false,
-        });
+        Context context = CreateContext(kind);
+        Device? device = context.Devices.FirstOrDefault(d => IsKind(d, kind));
         if (device is null)
         {
             context.Dispose();
-            string hint = kind == "opencl"
-                ? " (ILGPU lists only OpenCL 2.0+ devices with generic address space support)"
-                : kind == "cuda" ? " (needs an NVIDIA GPU and its driver, libcuda)" : "";
-            throw new InvalidOperationException($"no {kind} device found{hint}");
+            throw new InvalidOperationException(MissingDeviceMessage(kind));
         }
 
         try
@@ -126,6 +109,47 @@ public sealed partial class GpuBackend : IBackend, IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// The names of the devices of a kind that ILGPU finds on this machine, in the order
+    /// <see cref="Create"/> considers them (it opens the first); empty when there is none.
+    /// Opens no device and compiles nothing.
+    /// </summary>
+    /// <param name="kind"><c>cuda</c>, <c>opencl</c> or <c>ilgpu-cpu</c>.</param>
+    /// <exception cref="ArgumentException">The kind is not one of the three.</exception>
+    public static IReadOnlyList<string> DeviceNames(string kind)
+    {
+        using Context context = CreateContext(kind);
+        return context.Devices.Where(d => IsKind(d, kind)).Select(d => d.Name).ToArray();
+    }
+
+    /// <summary>Why <see cref="Create"/> finds no device of a kind, and what it would need.
+    /// </summary>
+    internal static string MissingDeviceMessage(string kind) => kind switch
+    {
+        "cuda" => "no cuda device found (needs an NVIDIA GPU and its driver, libcuda)",
+        "opencl" => "no opencl device found (ILGPU lists only OpenCL 2.0+ devices with generic "
+            + "address space support)",
+        _ => $"no {kind} device found",
+    };
+
+    private static Context CreateContext(string kind) => kind switch
+    {
+        "cuda" => Context.Create(b => Configure(b.Cuda())),
+        "opencl" => Context.Create(b => Configure(b.OpenCL())),
+        "ilgpu-cpu" => Context.Create(b => Configure(b.CPU(CpuDevice))),
+        _ => throw new ArgumentException(
+            $"GpuBackend: unknown device kind '{kind}'; supported: cuda, opencl, ilgpu-cpu",
+            nameof(kind)),
+    };
+
+    private static bool IsKind(Device device, string kind) => device.AcceleratorType switch
+    {
+        AcceleratorType.Cuda => kind == "cuda",
+        AcceleratorType.OpenCL => kind == "opencl",
+        AcceleratorType.CPU => kind == "ilgpu-cpu",
+        _ => false,
+    };
 
     /// <summary>
     /// The ILGPU settings every kind compiles with: the algorithms library (XMath on every

@@ -48,6 +48,30 @@ public class BackendAgreementTests
         }
     }
 
+    /// <summary>
+    /// Three Adam steps on <paramref name="be"/> give the same losses as on the CPU backend.
+    /// </summary>
+    internal static void AssertTrainingAgreesWithCpu(IBackend be)
+    {
+        var test = Train(be, 20, 12, MatchDistance.Squared);
+        var cpu = Train(new CpuBackend(2), 20, 12, MatchDistance.Squared);
+
+        // Losses, not weights: a bias before batch norm has an exactly zero gradient whose
+        // rounding noise Adam turns into ±lr steps that differ between any two backends (up to
+        // 2e-3 here) but that batch norm removes, so the loss never sees them. Both backends
+        // are float32 with float64 sums in different orders; the GPU kernels on ILGPU's CPU
+        // accelerator agreed to 1e-7 relative when this was written. 1e-5 leaves room for
+        // other sum orders, while one Adam step changes this loss by about 4%, so a wrong
+        // update (a missing bias correction, a swapped moment) shows up hundreds of times over.
+        const double relativeTolerance = 1e-5;
+        for (int s = 0; s < cpu.Losses.Length; s++)
+        {
+            Assert.True(
+                Math.Abs(test.Losses[s] - cpu.Losses[s]) <= relativeTolerance * Math.Abs(cpu.Losses[s]),
+                $"loss after {s} steps: cpu {cpu.Losses[s]:R}, {be.Name} {test.Losses[s]:R}");
+        }
+    }
+
     private static List<double[]> Gradients(IBackend be, MatchDistance distance)
     {
         var rng = new Rng(5);
@@ -122,22 +146,6 @@ public sealed class IlgpuCpuAgreementTests(IlgpuCpuFixture fixture)
     [Fact]
     public void TrainingSteps_IlgpuCpuMatchesCpu()
     {
-        var gpu = BackendAgreementTests.Train(fixture.Backend, 20, 12, MatchDistance.Squared);
-        var cpu = BackendAgreementTests.Train(new CpuBackend(2), 20, 12, MatchDistance.Squared);
-
-        // Losses, not weights: a bias before batch norm has an exactly zero gradient whose
-        // rounding noise Adam turns into ±lr steps that differ between any two backends (up to
-        // 2e-3 here) but that batch norm removes, so the loss never sees them. Both backends
-        // are float32 with float64 sums in different orders; the losses agreed to 1e-7
-        // relative when this was written. 1e-5 leaves room for other sum orders, while one
-        // Adam step changes this loss by about 4%, so a wrong update (a missing bias
-        // correction, a swapped moment) shows up hundreds of times over.
-        const double relativeTolerance = 1e-5;
-        for (int s = 0; s < cpu.Losses.Length; s++)
-        {
-            Assert.True(
-                Math.Abs(gpu.Losses[s] - cpu.Losses[s]) <= relativeTolerance * Math.Abs(cpu.Losses[s]),
-                $"loss after {s} steps: cpu {cpu.Losses[s]:R}, {fixture.Backend.Name} {gpu.Losses[s]:R}");
-        }
+        BackendAgreementTests.AssertTrainingAgreesWithCpu(fixture.Backend);
     }
 }
