@@ -176,12 +176,8 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     /// <inheritdoc/>
     public DeviceBuffer Upload(ReadOnlySpan<float> data)
     {
-        var buffer = (GpuBuffer)Allocate(data.Length);
-        if (data.Length > 0)
-        {
-            buffer.Memory.View.SubView(0, data.Length).CopyFromCPU(_stream, data);
-        }
-
+        DeviceBuffer buffer = Allocate(data.Length);
+        Write(data, buffer);
         return buffer;
     }
 
