@@ -19,10 +19,19 @@ namespace Mmae.Kernels.Gpu;
 // writes. The three sums fold per group in a fixed order (FoldRows), then one group folds
 // the groups.
 // O(p²·(m + l)) time, O(p·(m + l)) memory, deterministic.
+// Limitation: one group per 16-row tile means p/16 groups, so a batch of 256 keeps only 16
+// multiprocessors busy; splitting each row tile's j range over several groups, with their
+// weighted sums folded afterwards in a fixed order, would fill a large GPU.
 public sealed partial class GpuBackend
 {
-    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<double>, int, int, ArrayView<float>>
-        _centre = null!;
+    private Action<
+        AcceleratorStream,
+        Index1D,
+        ArrayView<float>,
+        ArrayView<double>,
+        int,
+        int,
+        ArrayView<float>> _centre = null!;
     private Action<AcceleratorStream, KernelConfig, EuclideanArgs> _euclideanPass = null!;
     private Action<AcceleratorStream, KernelConfig, EuclideanArgs> _euclideanFinish = null!;
     private Action<AcceleratorStream, Index1D, EuclideanArgs> _euclideanGradient = null!;
@@ -137,8 +146,9 @@ public sealed partial class GpuBackend
             Group.Barrier();
             for (int q = 0; q < Tile; q++)
             {
-                float dz = stage[ty * Tile + q] - stage[GroupSize + tx * Tile + q];
-                float de = stage[2 * GroupSize + ty * Tile + q] - stage[3 * GroupSize + tx * Tile + q];
+                int qi = ty * Tile + q, qj = tx * Tile + q;
+                float dz = stage[qi] - stage[GroupSize + qj];
+                float de = stage[2 * GroupSize + qi] - stage[3 * GroupSize + qj];
                 z2 += dz * dz;
                 e2 += de * de;
             }

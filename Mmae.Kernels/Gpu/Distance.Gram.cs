@@ -20,6 +20,10 @@ namespace Mmae.Kernels.Gpu;
 // Gram partials per (16×16 tile of Gram, row chunk) through shared memory, then chunks summed
 // in order; one group folding every scalar sum at once (FoldRows); for the gradient, K, v (row
 // chunks again) and a tiled U·K with the epilogue above. All sums have fixed order.
+// Limitation: the Gram partials take chunks·w²·8 bytes of scratch (up to 64·w²: 40 MB at
+// w = 286) and GramFinish folds w² + p terms in a single group, which suits the latent and
+// reference widths of this model (tens) but not a raw-pixel reference (w ≈ 800); a symmetric
+// half-Gram and a multi-group finish would lift both.
 public sealed partial class GpuBackend
 {
     private const int MeanRows = 1024;
@@ -27,8 +31,15 @@ public sealed partial class GpuBackend
 
     private Action<AcceleratorStream, Index1D, ArrayView<float>, int, int, ArrayView<double>>
         _meanPartials = null!;
-    private Action<AcceleratorStream, Index1D, ArrayView<double>, int, int, int, ArrayView<double>, int>
-        _meanFinish = null!;
+    private Action<
+        AcceleratorStream,
+        Index1D,
+        ArrayView<double>,
+        int,
+        int,
+        int,
+        ArrayView<double>,
+        int> _meanFinish = null!;
     private Action<AcceleratorStream, Index1D, GramArgs> _rowNorms = null!;
     private Action<AcceleratorStream, KernelConfig, GramArgs> _gramPartials = null!;
     private Action<AcceleratorStream, Index1D, GramArgs> _gramReduce = null!;

@@ -14,10 +14,21 @@ public sealed partial class GpuBackend
 {
     private Action<AcceleratorStream, Index1D, ArrayView<float>, int, int, ArrayView<float>>
         _pairwise = null!;
-    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, int, ArrayView<float>>
-        _pairwiseBackward = null!;
-    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<double>, ArrayView<float>>
-        _frobeniusScale = null!;
+    private Action<
+        AcceleratorStream,
+        Index1D,
+        ArrayView<float>,
+        ArrayView<float>,
+        int,
+        int,
+        ArrayView<float>> _pairwiseBackward = null!;
+    private Action<
+        AcceleratorStream,
+        Index1D,
+        ArrayView<float>,
+        ArrayView<float>,
+        ArrayView<double>,
+        ArrayView<float>> _frobeniusScale = null!;
     private Action<
         AcceleratorStream,
         Index1D,

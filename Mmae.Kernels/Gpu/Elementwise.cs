@@ -6,22 +6,39 @@ namespace Mmae.Kernels.Gpu;
 
 // n = elements; every view below is (n), except bias: (cols) and x: (rows, cols) row-major.
 // One thread per element, grouped by ILGPU; the bias kernels index i = row·cols + col.
+// Limitation: ColumnSums runs one thread per column, so a bias gradient of few features over a
+// huge batch leaves most of a GPU idle; a split-row tree (as Reduction.cs) would lift that.
 public sealed partial class GpuBackend
 {
     private Action<AcceleratorStream, Index1D, ArrayView<float>, float> _fill = null!;
     private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>> _copy = null!;
     private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>
         _add = null!;
-    private Action<AcceleratorStream, Index1D, float, ArrayView<float>, ArrayView<float>> _axpy = null!;
-    private Action<AcceleratorStream, Index1D, ArrayView<float>, float, ArrayView<float>, ArrayView<float>>
-        _axpyScaled = null!;
+    private Action<
+        AcceleratorStream,
+        Index1D,
+        float,
+        ArrayView<float>,
+        ArrayView<float>> _axpy = null!;
+    private Action<
+        AcceleratorStream,
+        Index1D,
+        ArrayView<float>,
+        float,
+        ArrayView<float>,
+        ArrayView<float>> _axpyScaled = null!;
     private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>> _relu = null!;
     private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>
         _reluBackward = null!;
     private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>> _tanh = null!;
     private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>
         _tanhBackward = null!;
-    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int> _addRowVector = null!;
+    private Action<
+        AcceleratorStream,
+        Index1D,
+        ArrayView<float>,
+        ArrayView<float>,
+        int> _addRowVector = null!;
     private Action<AcceleratorStream, Index1D, ArrayView<float>, int, int, ArrayView<float>, int>
         _columnSums = null!;
 
@@ -84,7 +101,11 @@ public sealed partial class GpuBackend
     ];
 
     // Launchers skip empty extents: a grid of zero threads is an error on some accelerators.
-    private void Launch<T1, T2>(int n, Action<AcceleratorStream, Index1D, T1, T2> kernel, T1 a1, T2 a2)
+    private void Launch<T1, T2>(
+        int n,
+        Action<AcceleratorStream, Index1D, T1, T2> kernel,
+        T1 a1,
+        T2 a2)
         where T1 : struct
         where T2 : struct
     {
@@ -94,7 +115,12 @@ public sealed partial class GpuBackend
         }
     }
 
-    private void Launch<T1, T2, T3>(int n, Action<AcceleratorStream, Index1D, T1, T2, T3> kernel, T1 a1, T2 a2, T3 a3)
+    private void Launch<T1, T2, T3>(
+        int n,
+        Action<AcceleratorStream, Index1D, T1, T2, T3> kernel,
+        T1 a1,
+        T2 a2,
+        T3 a3)
         where T1 : struct
         where T2 : struct
         where T3 : struct

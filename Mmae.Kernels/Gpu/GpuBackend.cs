@@ -19,9 +19,20 @@ namespace Mmae.Kernels.Gpu;
 /// <remarks>
 /// <para>
 /// Buffers live in device memory. Kernels are queued on the accelerator's default stream and
-/// nothing waits for them except <see cref="Download(DeviceBuffer, Span{float})"/>, so a
-/// training step never copies to the host; losses stay in one-element device buffers and the
-/// backward kernels read dLoss from device memory.
+/// only host copies wait for them (<see cref="Upload(ReadOnlySpan{float})"/>,
+/// <see cref="Write"/> and <see cref="Download(DeviceBuffer, Span{float})"/>: ILGPU finishes
+/// the stream around each copy), so a training step copies its batch in and nothing out;
+/// losses stay in one-element device buffers and the backward kernels read dLoss from device
+/// memory.
+/// </para>
+/// <para>
+/// Limitation: kernels index with 32-bit ints, so a buffer holds fewer than 2³¹ elements
+/// (p² of a pairwise-distance matrix included, so p ≤ 46340).
+/// </para>
+/// <para>
+/// An instance keeps scratch memory between calls, so it serves one caller at a time, like
+/// the CPU backend. Device memory is freed when a <see cref="GpuBuffer"/> is disposed or
+/// finalised, and all of it when the backend is disposed.
 /// </para>
 /// <para>
 /// Every kernel is compiled when the backend is created, so a device that refuses one fails
@@ -35,7 +46,8 @@ namespace Mmae.Kernels.Gpu;
 /// </remarks>
 public sealed partial class GpuBackend : IBackend, IDisposable
 {
-    // Threads per group for every kernel: 16×16 tiles, or 256 lanes of a reduction tree.
+    // Threads per group of every explicitly grouped kernel: 16×16 tiles, or 256 lanes of a
+    // reduction. Fixed at compile time because shared-memory sizes derive from it.
     internal const int GroupSize = 256;
     internal const int Tile = 16;
 

@@ -20,13 +20,25 @@ public sealed partial class GpuBackend
     private const int TermSquare = 1;
     private const int TermProduct = 2;
 
-    private Action<AcceleratorStream, KernelConfig, int, ArrayView<float>, ArrayView<float>, int, ArrayView<double>>
-        _partials = null!;
+    private Action<
+        AcceleratorStream,
+        KernelConfig,
+        int,
+        ArrayView<float>,
+        ArrayView<float>,
+        int,
+        ArrayView<double>> _partials = null!;
     private Action<AcceleratorStream, KernelConfig, ArrayView<double>, int, ArrayView<double>, int>
         _finishSum = null!;
 
     /// <summary>Queues result[slot] = Σ term(a_i, b_i) over n elements (see the header).</summary>
-    private void Sum(int term, ArrayView<float> a, ArrayView<float> b, int n, ArrayView<double> result, int slot)
+    private void Sum(
+        int term,
+        ArrayView<float> a,
+        ArrayView<float> b,
+        int n,
+        ArrayView<double> result,
+        int slot)
     {
         int groups = Math.Clamp(Ceil(n, GroupSize), 1, _reduceGroupLimit);
         ArrayView<double> partials = Scratch("reduce", groups);

@@ -38,7 +38,8 @@ public sealed class OpenClDeviceTests
     public void Create_OpenCl_ReportsKindAndDevice() => GpuDeviceChecks.CreateReportsKind(Kind);
 
     [GpuFact(Kind)]
-    public void ParityHarness_OpenCl_EveryCaseMatchesOracle() => GpuDeviceChecks.ParityHarness(Kind);
+    public void ParityHarness_OpenCl_EveryCaseMatchesOracle() =>
+        GpuDeviceChecks.ParityHarness(Kind);
 
     [GpuFact(Kind)]
     public void MatchLossAccuracy_OpenCl_EveryCaseMatchesOracle() =>

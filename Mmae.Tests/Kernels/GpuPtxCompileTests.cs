@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Text.RegularExpressions;
 using ILGPU;
 using ILGPU.Backends.PTX;
@@ -56,7 +57,7 @@ public sealed class GpuPtxCompileTests(PtxCompilers compilers) : IClassFixture<P
     {
         string[] listed = GpuBackend.Kernels.Select(k => k.Name).ToArray();
         string[] declared = typeof(GpuBackend)
-            .GetMethods(System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic)
+            .GetMethods(BindingFlags.Static | BindingFlags.NonPublic)
             .Where(m => m.Name.EndsWith("Kernel", StringComparison.Ordinal))
             .Select(m => m.Name)
             .ToArray();
@@ -95,8 +96,8 @@ public sealed class PtxCompilers : IDisposable
             _backends[target] = backend;
         }
 
-        var compiled = (PTXCompiledKernel)backend.Compile(kernel.EntryPoint, KernelSpecialization.Empty);
-        return compiled.PTXAssembly;
+        var compiled = backend.Compile(kernel.EntryPoint, KernelSpecialization.Empty);
+        return ((PTXCompiledKernel)compiled).PTXAssembly;
     }
 
     /// <summary>Frees the backends and the context.</summary>

@@ -18,7 +18,8 @@ internal static class HarnessRunner
     {
         var failures = new List<string>();
         int cases = 0;
-        foreach (MethodInfo method in typeof(THarness).GetMethods(BindingFlags.Public | BindingFlags.Instance))
+        const BindingFlags flags = BindingFlags.Public | BindingFlags.Instance;
+        foreach (MethodInfo method in typeof(THarness).GetMethods(flags))
         {
             foreach (object?[] row in Rows(method))
             {
