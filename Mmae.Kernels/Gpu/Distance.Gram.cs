@@ -49,12 +49,16 @@ public sealed partial class GpuBackend
     private Action<AcceleratorStream, Index1D, GramArgs> _gramVFinish = null!;
     private Action<AcceleratorStream, KernelConfig, GramArgs> _gramGradient = null!;
 
+    // The buffers and device terms of the last MatchLossForward, for its backward to reuse.
+    private (DeviceBuffer Z, DeviceBuffer E, GramArgs Args)? _lastGram;
+
     /// <inheritdoc/>
     public void MatchLossForward(DeviceBuffer z, DeviceBuffer e, int p, int m, int l, DeviceBuffer loss)
     {
         GramArgs args = GramTerms(z, e, p, m, l);
         args.Loss = V(loss);
         _gramFinish(_stream, Groups(1), args);
+        _lastGram = (z, e, args);
     }
 
     /// <inheritdoc/>
@@ -67,14 +71,28 @@ public sealed partial class GpuBackend
         DeviceBuffer dLoss,
         DeviceBuffer dz)
     {
-        GramArgs args = GramTerms(z, e, p, m, l);
-        args.Loss = Scratch("gram-loss", 1).Cast<float>();
+        // The forward pass just before, on these same buffers, left every Gram term in scratch
+        // memory (IBackend's contract says z and e did not change in between); any other
+        // Gram forward since would have replaced _lastGram.
+        GramArgs args;
+        if (_lastGram is var (lz, le, last) && ReferenceEquals(lz, z) && ReferenceEquals(le, e)
+            && last.P == p && last.M == m && last.L == l)
+        {
+            args = last;
+        }
+        else
+        {
+            args = GramTerms(z, e, p, m, l);
+            args.Loss = Scratch("gram-loss", 1).Cast<float>();
+            _gramFinish(_stream, Groups(1), args);
+        }
+
+        _lastGram = null;
         args.DLoss = V(dLoss);
         args.Dz = V(dz);
         args.K = Scratch("gram-k", (long)(m + l) * m);
         args.VPartials = Scratch("gram-v-partials", (long)Ceil(p, MeanRows) * m);
         args.VSum = Scratch("gram-v", m);
-        _gramFinish(_stream, Groups(1), args);
         Launch((m + l) * m, _gramWeights, args);
         Launch(Ceil(p, MeanRows) * m, _gramVPartials, args);
         Launch(m, _gramVFinish, args);
