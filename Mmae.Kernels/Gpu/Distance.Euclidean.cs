@@ -13,10 +13,10 @@ namespace Mmae.Kernels.Gpu;
 //   dz_i = 2α·Σ_j (de_ij/dz_ij)(zc_i − zc_j) + 2β·p·zc_i   (pairs with dz_ij = 0 skipped).
 // Pass kernel: one group per 16-row tile i0 walks every 16-column tile j0. Per step the group
 // stages 16 coordinates of both row strips in shared memory and thread (ty, tx) accumulates
-// the squared distance of pair (i0 + ty, j0 + tx); the same for e. For the backward pass the
-// pair weights de/dz go to a 16×16 shared tile, and thread (ty, tx) adds the weighted
-// differences for row i0 + ty, coordinates tx, tx + 16, ... into a float64 buffer only it
-// writes. The three sums fold per group in a fixed order (FoldRows), then one group folds
+// the squared distance of pair (i0 + ty, j0 + tx); the same for e. For the gradient the pair
+// weights de/dz go to a 16×16 shared tile, and thread (ty, tx) adds the weighted differences
+// for row i0 + ty, coordinates tx, tx + 16, ... into a float64 buffer only it writes; the
+// forward does this too, so its backward needs only the small gradient kernel. The three sums fold per group in a fixed order (FoldRows), then one group folds
 // the groups.
 // O(p²·(m + l)) time, O(p·(m + l)) memory, deterministic.
 // Limitation: one group per 16-row tile means p/16 groups, so a batch of 256 keeps only 16
@@ -36,6 +36,9 @@ public sealed partial class GpuBackend
     private Action<AcceleratorStream, KernelConfig, EuclideanArgs> _euclideanFinish = null!;
     private Action<AcceleratorStream, Index1D, EuclideanArgs> _euclideanGradient = null!;
 
+    // The buffers and device terms of the last EuclideanMatchLossForward, for its backward.
+    private (DeviceBuffer Z, DeviceBuffer E, EuclideanArgs Args)? _lastEuclidean;
+
     /// <inheritdoc/>
     public void EuclideanMatchLossForward(
         DeviceBuffer z,
@@ -45,9 +48,13 @@ public sealed partial class GpuBackend
         int l,
         DeviceBuffer loss)
     {
-        EuclideanArgs args = EuclideanPass(z, e, p, m, l, backward: false);
+        // The pass also accumulates the weighted differences the gradient needs, so the
+        // backward that follows in training costs one small kernel instead of a second
+        // O(p²·(m + l)) pass; a forward-only evaluation pays that extra accumulation.
+        EuclideanArgs args = EuclideanPass(z, e, p, m, l);
         args.Loss = V(loss);
         _euclideanFinish(_stream, Groups(1), args);
+        _lastEuclidean = (z, e, args);
     }
 
     /// <inheritdoc/>
@@ -60,21 +67,30 @@ public sealed partial class GpuBackend
         DeviceBuffer dLoss,
         DeviceBuffer dz)
     {
-        EuclideanArgs args = EuclideanPass(z, e, p, m, l, backward: true);
-        args.Loss = Scratch("euclidean-loss", 1).Cast<float>();
+        // Reuse the preceding forward's sums and weighted differences when it saw these same
+        // buffers (IBackend's contract: z and e did not change in between).
+        EuclideanArgs args;
+        if (_lastEuclidean is var (lz, le, last) && ReferenceEquals(lz, z)
+            && ReferenceEquals(le, e) && last.P == p && last.M == m && last.L == l)
+        {
+            args = last;
+        }
+        else
+        {
+            args = EuclideanPass(z, e, p, m, l);
+            args.Loss = Scratch("euclidean-loss", 1).Cast<float>();
+            _euclideanFinish(_stream, Groups(1), args);
+        }
+
+        _lastEuclidean = null;
         args.DLoss = V(dLoss);
         args.Dz = V(dz);
-        _euclideanFinish(_stream, Groups(1), args);
         Launch(p * m, _euclideanGradient, args);
     }
 
-    private EuclideanArgs EuclideanPass(
-        DeviceBuffer z,
-        DeviceBuffer e,
-        int p,
-        int m,
-        int l,
-        bool backward)
+    /// <summary>Queues the centring and the pass: per-tile sums and the weighted differences.
+    /// </summary>
+    private EuclideanArgs EuclideanPass(DeviceBuffer z, DeviceBuffer e, int p, int m, int l)
     {
         ArrayView<double> means = Scratch("euclidean-means", m + l);
         ArrayView<float> zc = Scratch("euclidean-zc", ((long)p * m + 1) / 2).Cast<float>();
@@ -86,10 +102,10 @@ public sealed partial class GpuBackend
         int tiles = Ceil(p, Tile);
         var args = new EuclideanArgs
         {
-            Zc = zc, Ec = ec, P = p, M = m, L = l, Backward = backward ? 1 : 0,
+            Zc = zc, Ec = ec, P = p, M = m, L = l,
             Partials = Scratch("euclidean-partials", 3L * tiles),
             Sums = Scratch("euclidean-sums", 3),
-            Weighted = Scratch("euclidean-weighted", backward ? (long)p * m : 1),
+            Weighted = Scratch("euclidean-weighted", (long)p * m),
         };
         _euclideanPass(_stream, Groups(tiles), args);
         return args;
@@ -109,7 +125,7 @@ public sealed partial class GpuBackend
     {
         public ArrayView<float> Zc, Ec, Loss, DLoss, Dz;
         public ArrayView<double> Partials, Sums, Weighted;
-        public int P, M, L, Backward;
+        public int P, M, L;
     }
 
     // dst[i, c] = x[i, c] − means[offset + c], rounded to float.
@@ -181,30 +197,27 @@ public sealed partial class GpuBackend
                 sze += dzv * dev;
             }
 
-            if (a.Backward != 0)
+            weights[t] = valid && dzv > 0 ? (float)(dev / dzv) : 0f;
+            Group.Barrier();
+            if (i < p)
             {
-                weights[t] = valid && dzv > 0 ? (float)(dev / dzv) : 0f;
-                Group.Barrier();
-                if (i < p)
+                for (int k = tx; k < m; k += Tile)
                 {
-                    for (int k = tx; k < m; k += Tile)
+                    double zik = a.Zc[i * m + k];
+                    double s = 0;
+                    int jEnd = XMath.Min(Tile, p - j0);
+                    for (int jj = 0; jj < jEnd; jj++)
                     {
-                        double zik = a.Zc[i * m + k];
-                        double s = 0;
-                        int jEnd = XMath.Min(Tile, p - j0);
-                        for (int jj = 0; jj < jEnd; jj++)
-                        {
-                            s += weights[ty * Tile + jj] * (zik - a.Zc[(j0 + jj) * m + k]);
-                        }
-
-                        a.Weighted[i * m + k] = j0 == 0 ? s : a.Weighted[i * m + k] + s;
+                        s += weights[ty * Tile + jj] * (zik - a.Zc[(j0 + jj) * m + k]);
                     }
-                }
 
-                // No barrier needed before the next tile rewrites weights: that write follows
-                // the next tile's staging barrier (m ≥ 1), which every thread reaches only after
-                // these reads.
+                    a.Weighted[i * m + k] = j0 == 0 ? s : a.Weighted[i * m + k] + s;
+                }
             }
+
+            // No barrier needed before the next tile rewrites weights: that write follows the
+            // next tile's staging barrier (m ≥ 1), which every thread reaches only after these
+            // reads.
         }
 
         reduce[t] = szz;
