@@ -8,7 +8,8 @@ namespace Mmae.Kernels.Gpu;
 // a p×p matrix (the CPU twin, Cpu/Distance.Euclidean.cs, has the derivation).
 // p = points, m = latent dim, l = reference dim; z, zc, dz: (p, m); e, ec: (p, l);
 // dz_ij = ||zc_i − zc_j||, de_ij = ||ec_i − ec_j|| on batch-centred rows;
-// S_zz = Σ dz², S_ee = Σ de², S_ze = Σ dz·de over ordered pairs; L = (2/p²)(1 − S_ze/√(S_zz·S_ee)).
+// S_zz = Σ dz², S_ee = Σ de², S_ze = Σ dz·de over ordered pairs;
+// L = (2/p²)(1 − S_ze/√(S_zz·S_ee)).
 // Backward: α = −(2/p²)·dLoss/(N_E·N_Z), β = (2/p²)·dLoss·S_ze/(N_E·N_Z³) with N = √S, and
 //   dz_i = 2α·Σ_j (de_ij/dz_ij)(zc_i − zc_j) + 2β·p·zc_i   (pairs with dz_ij = 0 skipped).
 // Pass kernel: one group per 16-row tile i0 walks every 16-column tile j0. Per step the group
@@ -16,8 +17,8 @@ namespace Mmae.Kernels.Gpu;
 // the squared distance of pair (i0 + ty, j0 + tx); the same for e. For the gradient the pair
 // weights de/dz go to a 16×16 shared tile, and thread (ty, tx) adds the weighted differences
 // for row i0 + ty, coordinates tx, tx + 16, ... into a float64 buffer only it writes; the
-// forward does this too, so its backward needs only the small gradient kernel. The three sums fold per group in a fixed order (FoldRows), then one group folds
-// the groups.
+// forward does this too, so its backward needs only the small gradient kernel. The three
+// sums fold per group in a fixed order (FoldRows), then one group folds the groups.
 // O(p²·(m + l)) time, O(p·(m + l)) memory, deterministic.
 // Limitation: one group per 16-row tile means p/16 groups, so a batch of 256 keeps only 16
 // multiprocessors busy; splitting each row tile's j range over several groups, with their
@@ -36,8 +37,8 @@ public sealed partial class GpuBackend
     private Action<AcceleratorStream, KernelConfig, EuclideanArgs> _euclideanFinish = null!;
     private Action<AcceleratorStream, Index1D, EuclideanArgs> _euclideanGradient = null!;
 
-    // The buffers and device terms of the last EuclideanMatchLossForward, for its backward.
-    private (DeviceBuffer Z, DeviceBuffer E, EuclideanArgs Args)? _lastEuclidean;
+    // The last EuclideanMatchLossForward's inputs and device terms, for its backward to reuse.
+    private ForwardTerms<EuclideanArgs>? _lastEuclidean;
 
     /// <inheritdoc/>
     public void EuclideanMatchLossForward(
@@ -51,10 +52,7 @@ public sealed partial class GpuBackend
         // The pass also accumulates the weighted differences the gradient needs, so the
         // backward that follows in training costs one small kernel instead of a second
         // O(p²·(m + l)) pass; a forward-only evaluation pays that extra accumulation.
-        EuclideanArgs args = EuclideanPass(z, e, p, m, l);
-        args.Loss = V(loss);
-        _euclideanFinish(_stream, Groups(1), args);
-        _lastEuclidean = (z, e, args);
+        _lastEuclidean = new(z, e, p, m, l, EuclideanLoss(z, e, p, m, l, V(loss)));
     }
 
     /// <inheritdoc/>
@@ -69,23 +67,29 @@ public sealed partial class GpuBackend
     {
         // Reuse the preceding forward's sums and weighted differences when it saw these same
         // buffers (IBackend's contract: z and e did not change in between).
-        EuclideanArgs args;
-        if (_lastEuclidean is var (lz, le, last) && ReferenceEquals(lz, z)
-            && ReferenceEquals(le, e) && last.P == p && last.M == m && last.L == l)
-        {
-            args = last;
-        }
-        else
-        {
-            args = EuclideanPass(z, e, p, m, l);
-            args.Loss = Scratch("euclidean-loss", 1).Cast<float>();
-            _euclideanFinish(_stream, Groups(1), args);
-        }
-
+        EuclideanArgs args = _lastEuclidean is { } last && last.Matches(z, e, p, m, l)
+            ? last.Args
+            : EuclideanLoss(z, e, p, m, l, Scratch("euclidean-loss", 1).Cast<float>());
         _lastEuclidean = null;
         args.DLoss = V(dLoss);
         args.Dz = V(dz);
         Launch(p * m, _euclideanGradient, args);
+    }
+
+    /// <summary>Queues the pass, then the sums and the loss into <paramref name="loss"/>.
+    /// </summary>
+    private EuclideanArgs EuclideanLoss(
+        DeviceBuffer z,
+        DeviceBuffer e,
+        int p,
+        int m,
+        int l,
+        ArrayView<float> loss)
+    {
+        EuclideanArgs args = EuclideanPass(z, e, p, m, l);
+        args.Loss = loss;
+        _euclideanFinish(_stream, Groups(1), args);
+        return args;
     }
 
     /// <summary>Queues the centring and the pass: per-tile sums and the weighted differences.
