@@ -11,10 +11,17 @@ public abstract partial class BackendParityTests
     /// C beforehand. The shapes: a single element, small primes, sizes one past a power of two
     /// on every axis, an MNIST-sized layer (batch 128, 784 → 1000), and a ragged one.
     /// </summary>
-    public static TheoryData<bool, bool, int, int, int> GemmShapes()
+    /// <remarks>A subclass whose backend is slow may hide this method with its own
+    /// <c>public static new GemmShapes()</c> (see <see cref="TestClassDataAttribute"/>).
+    /// </remarks>
+    public static TheoryData<bool, bool, int, int, int> GemmShapes() =>
+        WithTranspositions([[1, 1, 1], [7, 5, 3], [33, 17, 65], [128, 1000, 784], [130, 250, 257]]);
+
+    /// <summary>Each (m, n, k) of <paramref name="shapes"/> with all four transpose
+    /// combinations.</summary>
+    protected static TheoryData<bool, bool, int, int, int> WithTranspositions(int[][] shapes)
     {
         var data = new TheoryData<bool, bool, int, int, int>();
-        int[][] shapes = [[1, 1, 1], [7, 5, 3], [33, 17, 65], [128, 1000, 784], [130, 250, 257]];
         foreach (int[] s in shapes)
         {
             foreach (bool transA in new[] { false, true })
@@ -34,12 +41,16 @@ public abstract partial class BackendParityTests
     /// plain accumulation, both scaled with a negative alpha, alpha = 0 (C = beta·C), and
     /// a subtraction of the old C.
     /// </summary>
-    public static TheoryData<bool, bool, int, int, int, float, float> GemmScalings()
+    public static TheoryData<bool, bool, int, int, int, float, float> GemmScalings() =>
+        WithScalings([[7, 5, 3], [33, 17, 65]]);
+
+    /// <summary>Each (m, n, k) of <paramref name="shapes"/> with every (alpha, beta) variant
+    /// and all four transpose combinations.</summary>
+    protected static TheoryData<bool, bool, int, int, int, float, float> WithScalings(int[][] shapes)
     {
         var data = new TheoryData<bool, bool, int, int, int, float, float>();
         (float Alpha, float Beta)[] scalings = [(0.5f, 0.0f), (1.0f, 1.0f), (-1.5f, 0.25f),
             (0.0f, 0.5f), (2.0f, -1.0f)];
-        int[][] shapes = [[7, 5, 3], [33, 17, 65]];
         foreach ((float alpha, float beta) in scalings)
         {
             foreach (int[] s in shapes)
@@ -58,14 +69,14 @@ public abstract partial class BackendParityTests
     }
 
     [Theory]
-    [MemberData(nameof(GemmShapes))]
+    [TestClassData(nameof(GemmShapes))]
     public void Gemm_BetaZeroWithNaNInC_MatchesOracle(bool transA, bool transB, int m, int n, int k)
     {
         CheckGemm(transA, transB, m, n, k, 1.0f, 0.0f, seed: m + n + k);
     }
 
     [Theory]
-    [MemberData(nameof(GemmScalings))]
+    [TestClassData(nameof(GemmScalings))]
     public void Gemm_AlphaBeta_MatchesOracle(
         bool transA,
         bool transB,
