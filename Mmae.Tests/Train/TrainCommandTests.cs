@@ -74,6 +74,8 @@ public class TrainCommandTests
     [InlineData("--reference", "pca:0", "--reference")]
     [InlineData("--reference", "tsne:2", "--reference")]
     [InlineData("--device", "tpu", "--device")]
+    [InlineData("--hidden", "100,0", "--hidden")]
+    [InlineData("--hidden", "", "--hidden")]
     public void Train_BadOption_ExitsWithUsageErrorNamingIt(string option, string value, string named)
     {
         var (code, _, err) = Mmae("train", option, value);
