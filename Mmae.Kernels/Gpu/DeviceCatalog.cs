@@ -1,4 +1,7 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Loader;
 using ILGPU;
 using ILGPU.Backends.OpenCL;
 using ILGPU.Backends.PTX;
@@ -84,6 +87,34 @@ public static class DeviceCatalog
         return "CUDA driver loaded, no usable device";
     }
 
+    /// <summary>
+    /// ILGPU imports the drivers as <c>cuda</c> and <c>OpenCL</c>, which .NET looks for as
+    /// libcuda.so and libOpenCL.so: the unversioned names that only development packages
+    /// install. A machine with just the NVIDIA driver (or just an ICD loader) has libcuda.so.1
+    /// (libOpenCL.so.1), so when the plain lookup fails this loads the versioned name.
+    /// </summary>
+    /// <remarks>It runs when Mmae.Kernels is loaded, before any ILGPU call can ask for a driver,
+    /// and only adds a last-chance handler: a library found the usual way is never replaced.
+    /// </remarks>
+#pragma warning disable CA2255 // The library itself must register it: every GpuBackend user needs it.
+    [ModuleInitializer]
+#pragma warning restore CA2255
+    internal static void RegisterVersionedDriverNames() =>
+        AssemblyLoadContext.Default.ResolvingUnmanagedDll += LoadVersionedDriver;
+
+    private static IntPtr LoadVersionedDriver(Assembly assembly, string name)
+    {
+        string? versioned = name switch
+        {
+            "cuda" => "libcuda.so.1",
+            "OpenCL" => "libOpenCL.so.1",
+            _ => null,
+        };
+        return versioned is not null && OperatingSystem.IsLinux() && NativeLibrary.TryLoad(versioned, out IntPtr handle)
+            ? handle
+            : IntPtr.Zero;
+    }
+
     // Every device, usable or not: the predicates say yes and Describe says which can run.
     private static Context? TryCreateContext(List<DeviceEntry> entries)
     {
@@ -119,14 +150,15 @@ public static class DeviceCatalog
 
     private static DeviceEntry Describe(CLDevice d)
     {
-        bool recentEnough = d.CLStdVersion >= CLBackend.MinimumVersion;
+        CLCVersion version = d.CLStdVersion, minimum = CLBackend.MinimumVersion;
+        bool recentEnough = version >= minimum;
         bool generic = d.Capabilities.GenericAddressSpace;
         string note = !recentEnough
-            ? $"OpenCL C {d.CLStdVersion}; ILGPU needs {CLBackend.MinimumVersion} or later"
+            ? $"ILGPU needs OpenCL C {minimum.Major}.{minimum.Minor} or later"
             : !generic
                 ? "the driver lacks generic address space support, which ILGPU's OpenCL backend needs"
                 : "";
         return new DeviceEntry("opencl", d.Name, d.MemorySize,
-            $"OpenCL C {d.CLStdVersion}, {d.PlatformName.Trim()}", recentEnough && generic, note);
+            $"OpenCL C {version.Major}.{version.Minor}, {d.PlatformName.Trim()}", recentEnough && generic, note);
     }
 }
