@@ -54,7 +54,7 @@ public static class GpuFigures
 
             double plain = Figures.MatchStep(be, rng, c.PlainP, true, c.Reps(5), c.M, c.L, be.Synchronize,
                 c.Warmup(1));
-            Row($"L_mm fwd+bwd plain distances (tiled), p = {c.PlainP}", Inv($"{plain:F3}"));
+            Row($"L_mm fwd+bwd plain distances, p = {c.PlainP}", Inv($"{plain:F3}"));
 
             int n = c.GemmSize;
             DeviceBuffer a = Figures.Random(be, rng, n * n), b = Figures.Random(be, rng, n * n);
