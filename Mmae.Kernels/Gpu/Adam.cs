@@ -8,6 +8,7 @@ namespace Mmae.Kernels.Gpu;
 public sealed partial class GpuBackend
 {
     private Action<
+        AcceleratorStream,
         Index1D,
         ArrayView<float>,
         ArrayView<float>,
@@ -33,15 +34,7 @@ public sealed partial class GpuBackend
         Launch(param.Length, _adam, V(param), V(grad), V(m), V(v), coefficients);
     }
 
-    private void RegisterAdam() =>
-        Register(nameof(AdamKernel), () =>
-            _adam = _accelerator.LoadAutoGroupedStreamKernel<
-                Index1D,
-                ArrayView<float>,
-                ArrayView<float>,
-                ArrayView<float>,
-                ArrayView<float>,
-                AdamCoefficients>(AdamKernel));
+    private static GpuKernel[] AdamKernels => [Define(AdamKernel, static b => ref b._adam)];
 
     /// <summary>The per-step constants of one Adam update, passed to the kernel by value.</summary>
     internal readonly record struct AdamCoefficients(

@@ -13,11 +13,11 @@ namespace Mmae.Kernels.Gpu;
 // huge batch leaves most of the device idle; a split-row tree would lift that.
 public sealed partial class GpuBackend
 {
-    private Action<Index1D, BatchNormArgs> _bnStats = null!;
-    private Action<Index1D, BatchNormArgs> _bnApply = null!;
-    private Action<Index1D, BatchNormArgs> _bnEval = null!;
-    private Action<Index1D, BatchNormArgs> _bnBackwardStats = null!;
-    private Action<Index1D, BatchNormArgs> _bnBackwardApply = null!;
+    private Action<AcceleratorStream, Index1D, BatchNormArgs> _bnStats = null!;
+    private Action<AcceleratorStream, Index1D, BatchNormArgs> _bnApply = null!;
+    private Action<AcceleratorStream, Index1D, BatchNormArgs> _bnEval = null!;
+    private Action<AcceleratorStream, Index1D, BatchNormArgs> _bnBackwardStats = null!;
+    private Action<AcceleratorStream, Index1D, BatchNormArgs> _bnBackwardApply = null!;
     private GpuBuffer? _bnCoefficients;
 
     /// <inheritdoc/>
@@ -89,12 +89,12 @@ public sealed partial class GpuBackend
         Launch(rows * cols, _bnBackwardApply, args);
     }
 
-    private void Launch<T1>(int n, Action<Index1D, T1> kernel, T1 a1)
+    private void Launch<T1>(int n, Action<AcceleratorStream, Index1D, T1> kernel, T1 a1)
         where T1 : struct
     {
         if (n > 0)
         {
-            kernel(n, a1);
+            kernel(_stream, n, a1);
         }
     }
 
@@ -102,6 +102,8 @@ public sealed partial class GpuBackend
     {
         if (_bnCoefficients is null || _bnCoefficients.Length < 3 * cols)
         {
+            // Kernels already queued may still read the old buffer: let them finish first.
+            _stream.Synchronize();
             _bnCoefficients?.Dispose();
             _bnCoefficients = (GpuBuffer)Allocate(3 * Math.Max(cols, 1));
         }
@@ -109,21 +111,14 @@ public sealed partial class GpuBackend
         return _bnCoefficients.View;
     }
 
-    private void RegisterBatchNorm()
-    {
-        Register(nameof(BatchNormStatsKernel), () => _bnStats =
-            _accelerator.LoadAutoGroupedStreamKernel<Index1D, BatchNormArgs>(BatchNormStatsKernel));
-        Register(nameof(BatchNormApplyKernel), () => _bnApply =
-            _accelerator.LoadAutoGroupedStreamKernel<Index1D, BatchNormArgs>(BatchNormApplyKernel));
-        Register(nameof(BatchNormEvalKernel), () => _bnEval =
-            _accelerator.LoadAutoGroupedStreamKernel<Index1D, BatchNormArgs>(BatchNormEvalKernel));
-        Register(nameof(BatchNormBackwardStatsKernel), () => _bnBackwardStats =
-            _accelerator.LoadAutoGroupedStreamKernel<Index1D, BatchNormArgs>(
-                BatchNormBackwardStatsKernel));
-        Register(nameof(BatchNormBackwardApplyKernel), () => _bnBackwardApply =
-            _accelerator.LoadAutoGroupedStreamKernel<Index1D, BatchNormArgs>(
-                BatchNormBackwardApplyKernel));
-    }
+    private static GpuKernel[] BatchNormKernels =>
+    [
+        Define(BatchNormStatsKernel, static b => ref b._bnStats),
+        Define(BatchNormApplyKernel, static b => ref b._bnApply),
+        Define(BatchNormEvalKernel, static b => ref b._bnEval),
+        Define(BatchNormBackwardStatsKernel, static b => ref b._bnBackwardStats),
+        Define(BatchNormBackwardApplyKernel, static b => ref b._bnBackwardApply),
+    ];
 
     /// <summary>Every view and scalar a batch-norm kernel may need, passed as one value.
     /// Forward kernels use Y as the output; backward kernels use Y as dy.</summary>

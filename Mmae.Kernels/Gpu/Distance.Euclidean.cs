@@ -16,15 +16,25 @@ namespace Mmae.Kernels.Gpu;
 // the squared distance of pair (i0 + ty, j0 + tx); the same for e. For the backward pass the
 // pair weights de/dz go to a 16×16 shared tile, and thread (ty, tx) adds the weighted
 // differences for row i0 + ty, coordinates tx, tx + 16, ... into a float64 buffer only it
-// writes. The three sums fold per group in a fixed tree, then one group folds the groups.
+// writes. The three sums fold per group in a fixed order (FoldRows), then one group folds
+// the groups.
 // O(p²·(m + l)) time, O(p·(m + l)) memory, deterministic.
+// Limitation: one group per 16-row tile means p/16 groups, so a batch of 256 keeps only 16
+// multiprocessors busy; splitting each row tile's j range over several groups, with their
+// weighted sums folded afterwards in a fixed order, would fill a large GPU.
 public sealed partial class GpuBackend
 {
-    private Action<Index1D, ArrayView<float>, ArrayView<double>, int, int, ArrayView<float>>
-        _centre = null!;
-    private Action<KernelConfig, EuclideanArgs> _euclideanPass = null!;
-    private Action<KernelConfig, EuclideanArgs> _euclideanFinish = null!;
-    private Action<Index1D, EuclideanArgs> _euclideanGradient = null!;
+    private Action<
+        AcceleratorStream,
+        Index1D,
+        ArrayView<float>,
+        ArrayView<double>,
+        int,
+        int,
+        ArrayView<float>> _centre = null!;
+    private Action<AcceleratorStream, KernelConfig, EuclideanArgs> _euclideanPass = null!;
+    private Action<AcceleratorStream, KernelConfig, EuclideanArgs> _euclideanFinish = null!;
+    private Action<AcceleratorStream, Index1D, EuclideanArgs> _euclideanGradient = null!;
 
     /// <inheritdoc/>
     public void EuclideanMatchLossForward(
@@ -37,7 +47,7 @@ public sealed partial class GpuBackend
     {
         EuclideanArgs args = EuclideanPass(z, e, p, m, l, backward: false);
         args.Loss = V(loss);
-        _euclideanFinish(Groups(1), args);
+        _euclideanFinish(_stream, Groups(1), args);
     }
 
     /// <inheritdoc/>
@@ -54,7 +64,7 @@ public sealed partial class GpuBackend
         args.Loss = Scratch("euclidean-loss", 1).Cast<float>();
         args.DLoss = V(dLoss);
         args.Dz = V(dz);
-        _euclideanFinish(Groups(1), args);
+        _euclideanFinish(_stream, Groups(1), args);
         Launch(p * m, _euclideanGradient, args);
     }
 
@@ -81,24 +91,17 @@ public sealed partial class GpuBackend
             Sums = Scratch("euclidean-sums", 3),
             Weighted = Scratch("euclidean-weighted", backward ? (long)p * m : 1),
         };
-        _euclideanPass(Groups(tiles), args);
+        _euclideanPass(_stream, Groups(tiles), args);
         return args;
     }
 
-    private void RegisterEuclidean()
-    {
-        Register(nameof(CentreKernel), () => _centre =
-            _accelerator.LoadAutoGroupedStreamKernel<
-                Index1D, ArrayView<float>, ArrayView<double>, int, int, ArrayView<float>>(
-                CentreKernel));
-        Register(nameof(EuclideanPassKernel), () => _euclideanPass =
-            _accelerator.LoadStreamKernel<EuclideanArgs>(EuclideanPassKernel));
-        Register(nameof(EuclideanFinishKernel), () => _euclideanFinish =
-            _accelerator.LoadStreamKernel<EuclideanArgs>(EuclideanFinishKernel));
-        Register(nameof(EuclideanGradientKernel), () => _euclideanGradient =
-            _accelerator.LoadAutoGroupedStreamKernel<Index1D, EuclideanArgs>(
-                EuclideanGradientKernel));
-    }
+    private static GpuKernel[] EuclideanKernels =>
+    [
+        Define(CentreKernel, static b => ref b._centre),
+        Define(EuclideanPassKernel, static b => ref b._euclideanPass),
+        Define(EuclideanFinishKernel, static b => ref b._euclideanFinish),
+        Define(EuclideanGradientKernel, static b => ref b._euclideanGradient),
+    ];
 
     /// <summary>Every view and size the plain-distance kernels share, passed as one value.
     /// </summary>
@@ -119,43 +122,48 @@ public sealed partial class GpuBackend
         ArrayView<float> dst) =>
         dst[idx] = (float)(x[idx] - means[offset + idx % cols]);
 
-    // ||x_{i0+ty} − x_{j0+tx}||² for this thread's pair, staged 16 coordinates at a time.
-    // Every thread of the group must call it (it holds barriers); rows past p read as 0.
-    private static float TileSquaredDistance(
-        ArrayView<float> x,
+    // The squared distances of this thread's pair (i0 + ty, j0 + tx) in z and in e, staged 16
+    // coordinates of both at a time in stage = [z rows i | z rows j | e rows i | e rows j], so
+    // a tile costs two barriers per 16 coordinates whatever m and l. Every thread of the group
+    // must call it (it holds barriers); rows past p and coordinates past m or l read as 0.
+    private static (float Z, float E) TileSquaredDistances(
+        EuclideanArgs a,
         int i0,
         int j0,
-        int dim,
-        int p,
-        ArrayView<float> si,
-        ArrayView<float> sj)
+        ArrayView<float> stage)
     {
         int t = Group.IdxX, tx = t % Tile, ty = t / Tile;
-        float sum = 0f;
-        for (int d0 = 0; d0 < dim; d0 += Tile)
+        int p = a.P, m = a.M, l = a.L;
+        int ri = i0 + ty, rj = j0 + ty;
+        float z2 = 0f, e2 = 0f;
+        for (int d0 = 0; d0 < XMath.Max(m, l); d0 += Tile)
         {
             int d = d0 + tx;
-            si[t] = i0 + ty < p && d < dim ? x[(i0 + ty) * dim + d] : 0f;
-            sj[t] = j0 + ty < p && d < dim ? x[(j0 + ty) * dim + d] : 0f;
+            stage[t] = ri < p && d < m ? a.Zc[ri * m + d] : 0f;
+            stage[GroupSize + t] = rj < p && d < m ? a.Zc[rj * m + d] : 0f;
+            stage[2 * GroupSize + t] = ri < p && d < l ? a.Ec[ri * l + d] : 0f;
+            stage[3 * GroupSize + t] = rj < p && d < l ? a.Ec[rj * l + d] : 0f;
             Group.Barrier();
             for (int q = 0; q < Tile; q++)
             {
-                float diff = si[ty * Tile + q] - sj[tx * Tile + q];
-                sum += diff * diff;
+                int qi = ty * Tile + q, qj = tx * Tile + q;
+                float dz = stage[qi] - stage[GroupSize + qj];
+                float de = stage[2 * GroupSize + qi] - stage[3 * GroupSize + qj];
+                z2 += dz * dz;
+                e2 += de * de;
             }
 
             Group.Barrier();
         }
 
-        return sum;
+        return (z2, e2);
     }
 
     internal static void EuclideanPassKernel(EuclideanArgs a)
     {
-        var si = SharedMemory.Allocate<float>(GroupSize);
-        var sj = SharedMemory.Allocate<float>(GroupSize);
+        var stage = SharedMemory.Allocate<float>(4 * GroupSize);
         var weights = SharedMemory.Allocate<float>(GroupSize);
-        var reduce = SharedMemory.Allocate<double>(GroupSize);
+        var reduce = SharedMemory.Allocate<double>(3 * GroupSize);
         int t = Group.IdxX, tx = t % Tile, ty = t / Tile;
         int p = a.P, m = a.M;
         int i0 = Grid.IdxX * Tile;
@@ -163,8 +171,7 @@ public sealed partial class GpuBackend
         double szz = 0, see = 0, sze = 0;
         for (int j0 = 0; j0 < p; j0 += Tile)
         {
-            float dz2 = TileSquaredDistance(a.Zc, i0, j0, m, p, si, sj);
-            float de2 = TileSquaredDistance(a.Ec, i0, j0, a.L, p, si, sj);
+            (float dz2, float de2) = TileSquaredDistances(a, i0, j0, stage);
             bool valid = i < p && j0 + tx < p;
             double dzv = XMath.Sqrt((double)dz2), dev = XMath.Sqrt((double)de2);
             if (valid)
@@ -194,39 +201,47 @@ public sealed partial class GpuBackend
                     }
                 }
 
-                Group.Barrier();
+                // No barrier needed before the next tile rewrites weights: that write follows
+                // the next tile's staging barrier (m ≥ 1), which every thread reaches only after
+                // these reads.
             }
         }
 
-        szz = GroupSum(szz, reduce);
-        see = GroupSum(see, reduce);
-        sze = GroupSum(sze, reduce);
+        reduce[t] = szz;
+        reduce[GroupSize + t] = see;
+        reduce[2 * GroupSize + t] = sze;
+        FoldRows(reduce, 3);
         if (t == 0)
         {
-            a.Partials[3 * Grid.IdxX] = szz;
-            a.Partials[3 * Grid.IdxX + 1] = see;
-            a.Partials[3 * Grid.IdxX + 2] = sze;
+            a.Partials[3 * Grid.IdxX] = reduce[0];
+            a.Partials[3 * Grid.IdxX + 1] = reduce[GroupSize];
+            a.Partials[3 * Grid.IdxX + 2] = reduce[2 * GroupSize];
         }
     }
 
     // One group folds the per-tile sums into Sums = [S_zz, S_ee, S_ze] and writes the loss.
     internal static void EuclideanFinishKernel(EuclideanArgs a)
     {
-        var reduce = SharedMemory.Allocate<double>(GroupSize);
+        var reduce = SharedMemory.Allocate<double>(3 * GroupSize);
+        int t = Group.IdxX;
         int tiles = (a.P + Tile - 1) / Tile;
         double szz = 0, see = 0, sze = 0;
-        for (int g = Group.IdxX; g < tiles; g += GroupSize)
+        for (int g = t; g < tiles; g += GroupSize)
         {
             szz += a.Partials[3 * g];
             see += a.Partials[3 * g + 1];
             sze += a.Partials[3 * g + 2];
         }
 
-        szz = GroupSum(szz, reduce);
-        see = GroupSum(see, reduce);
-        sze = GroupSum(sze, reduce);
-        if (Group.IdxX == 0)
+        reduce[t] = szz;
+        reduce[GroupSize + t] = see;
+        reduce[2 * GroupSize + t] = sze;
+        FoldRows(reduce, 3);
+        if (t == 0)
         {
+            szz = reduce[0];
+            see = reduce[GroupSize];
+            sze = reduce[2 * GroupSize];
             a.Sums[0] = szz;
             a.Sums[1] = see;
             a.Sums[2] = sze;

@@ -18,31 +18,43 @@ namespace Mmae.Kernels.Gpu;
 // is a small difference of numbers near 1.
 // Kernels: column means (row chunks of MeanRows, then chunks summed in order); row norms;
 // Gram partials per (16×16 tile of Gram, row chunk) through shared memory, then chunks summed
-// in order; one group folding every scalar sum in a fixed tree; for the gradient, K, v (row
+// in order; one group folding every scalar sum at once (FoldRows); for the gradient, K, v (row
 // chunks again) and a tiled U·K with the epilogue above. All sums have fixed order.
+// Limitation: the Gram partials take chunks·w²·8 bytes of scratch (up to 64·w²: 40 MB at
+// w = 286) and GramFinish folds w² + p terms in a single group, which suits the latent and
+// reference widths of this model (tens) but not a raw-pixel reference (w ≈ 800); a symmetric
+// half-Gram and a multi-group finish would lift both.
 public sealed partial class GpuBackend
 {
     private const int MeanRows = 1024;
     private const int MaxGramChunks = 64;
 
-    private Action<Index1D, ArrayView<float>, int, int, ArrayView<double>> _meanPartials = null!;
-    private Action<Index1D, ArrayView<double>, int, int, int, ArrayView<double>, int>
-        _meanFinish = null!;
-    private Action<Index1D, GramArgs> _rowNorms = null!;
-    private Action<KernelConfig, GramArgs> _gramPartials = null!;
-    private Action<Index1D, GramArgs> _gramReduce = null!;
-    private Action<KernelConfig, GramArgs> _gramFinish = null!;
-    private Action<Index1D, GramArgs> _gramWeights = null!;
-    private Action<Index1D, GramArgs> _gramVPartials = null!;
-    private Action<Index1D, GramArgs> _gramVFinish = null!;
-    private Action<KernelConfig, GramArgs> _gramGradient = null!;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, int, int, ArrayView<double>>
+        _meanPartials = null!;
+    private Action<
+        AcceleratorStream,
+        Index1D,
+        ArrayView<double>,
+        int,
+        int,
+        int,
+        ArrayView<double>,
+        int> _meanFinish = null!;
+    private Action<AcceleratorStream, Index1D, GramArgs> _rowNorms = null!;
+    private Action<AcceleratorStream, KernelConfig, GramArgs> _gramPartials = null!;
+    private Action<AcceleratorStream, Index1D, GramArgs> _gramReduce = null!;
+    private Action<AcceleratorStream, KernelConfig, GramArgs> _gramFinish = null!;
+    private Action<AcceleratorStream, Index1D, GramArgs> _gramWeights = null!;
+    private Action<AcceleratorStream, Index1D, GramArgs> _gramVPartials = null!;
+    private Action<AcceleratorStream, Index1D, GramArgs> _gramVFinish = null!;
+    private Action<AcceleratorStream, KernelConfig, GramArgs> _gramGradient = null!;
 
     /// <inheritdoc/>
     public void MatchLossForward(DeviceBuffer z, DeviceBuffer e, int p, int m, int l, DeviceBuffer loss)
     {
         GramArgs args = GramTerms(z, e, p, m, l);
         args.Loss = V(loss);
-        _gramFinish(Groups(1), args);
+        _gramFinish(_stream, Groups(1), args);
     }
 
     /// <inheritdoc/>
@@ -62,11 +74,11 @@ public sealed partial class GpuBackend
         args.K = Scratch("gram-k", (long)(m + l) * m);
         args.VPartials = Scratch("gram-v-partials", (long)Ceil(p, MeanRows) * m);
         args.VSum = Scratch("gram-v", m);
-        _gramFinish(Groups(1), args);
+        _gramFinish(_stream, Groups(1), args);
         Launch((m + l) * m, _gramWeights, args);
         Launch(Ceil(p, MeanRows) * m, _gramVPartials, args);
         Launch(m, _gramVFinish, args);
-        _gramGradient(Groups(Ceil(m, Tile), Ceil(p, Tile)), args);
+        _gramGradient(_stream, Groups(Ceil(m, Tile), Ceil(p, Tile)), args);
     }
 
     /// <summary>Queues the means, row norms and Gram matrix shared by forward and backward.
@@ -90,7 +102,7 @@ public sealed partial class GpuBackend
         ColumnMeans(V(e), p, l, args.Means, m);
         Launch(p, _rowNorms, args);
         int tiles = Ceil(w, Tile);
-        _gramPartials(Groups(tiles, tiles, chunks), args);
+        _gramPartials(_stream, Groups(tiles, tiles, chunks), args);
         Launch(w * w, _gramReduce, args);
         return args;
     }
@@ -106,7 +118,7 @@ public sealed partial class GpuBackend
 
     private void Launch<T1, T2, T3, T4, T5, T6>(
         int n,
-        Action<Index1D, T1, T2, T3, T4, T5, T6> kernel,
+        Action<AcceleratorStream, Index1D, T1, T2, T3, T4, T5, T6> kernel,
         T1 a1,
         T2 a2,
         T3 a3,
@@ -122,36 +134,23 @@ public sealed partial class GpuBackend
     {
         if (n > 0)
         {
-            kernel(n, a1, a2, a3, a4, a5, a6);
+            kernel(_stream, n, a1, a2, a3, a4, a5, a6);
         }
     }
 
-    private void RegisterGram()
-    {
-        Register(nameof(MeanPartialsKernel), () => _meanPartials =
-            _accelerator.LoadAutoGroupedStreamKernel<
-                Index1D, ArrayView<float>, int, int, ArrayView<double>>(MeanPartialsKernel));
-        Register(nameof(MeanFinishKernel), () => _meanFinish =
-            _accelerator.LoadAutoGroupedStreamKernel<
-                Index1D, ArrayView<double>, int, int, int, ArrayView<double>, int>(
-                MeanFinishKernel));
-        Register(nameof(RowNormsKernel), () => _rowNorms =
-            _accelerator.LoadAutoGroupedStreamKernel<Index1D, GramArgs>(RowNormsKernel));
-        Register(nameof(GramPartialsKernel), () => _gramPartials =
-            _accelerator.LoadStreamKernel<GramArgs>(GramPartialsKernel));
-        Register(nameof(GramReduceKernel), () => _gramReduce =
-            _accelerator.LoadAutoGroupedStreamKernel<Index1D, GramArgs>(GramReduceKernel));
-        Register(nameof(GramFinishKernel), () => _gramFinish =
-            _accelerator.LoadStreamKernel<GramArgs>(GramFinishKernel));
-        Register(nameof(GramWeightsKernel), () => _gramWeights =
-            _accelerator.LoadAutoGroupedStreamKernel<Index1D, GramArgs>(GramWeightsKernel));
-        Register(nameof(GramVPartialsKernel), () => _gramVPartials =
-            _accelerator.LoadAutoGroupedStreamKernel<Index1D, GramArgs>(GramVPartialsKernel));
-        Register(nameof(GramVFinishKernel), () => _gramVFinish =
-            _accelerator.LoadAutoGroupedStreamKernel<Index1D, GramArgs>(GramVFinishKernel));
-        Register(nameof(GramGradientKernel), () => _gramGradient =
-            _accelerator.LoadStreamKernel<GramArgs>(GramGradientKernel));
-    }
+    private static GpuKernel[] GramKernels =>
+    [
+        Define(MeanPartialsKernel, static b => ref b._meanPartials),
+        Define(MeanFinishKernel, static b => ref b._meanFinish),
+        Define(RowNormsKernel, static b => ref b._rowNorms),
+        Define(GramPartialsKernel, static b => ref b._gramPartials),
+        Define(GramReduceKernel, static b => ref b._gramReduce),
+        Define(GramFinishKernel, static b => ref b._gramFinish),
+        Define(GramWeightsKernel, static b => ref b._gramWeights),
+        Define(GramVPartialsKernel, static b => ref b._gramVPartials),
+        Define(GramVFinishKernel, static b => ref b._gramVFinish),
+        Define(GramGradientKernel, static b => ref b._gramGradient),
+    ];
 
     /// <summary>Every view and size the Gram kernels share, passed as one value.</summary>
     internal struct GramArgs
@@ -272,7 +271,7 @@ public sealed partial class GpuBackend
     // Terms = [C, Q, R, S_a, S_b].
     internal static void GramFinishKernel(GramArgs a)
     {
-        var shared = SharedMemory.Allocate<double>(GroupSize);
+        var shared = SharedMemory.Allocate<double>(8 * GroupSize);
         int t = Group.IdxX, p = a.P, m = a.M, w = a.M + a.L;
         double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
         for (int i = t; i < p; i += GroupSize)
@@ -304,16 +303,26 @@ public sealed partial class GpuBackend
             }
         }
 
-        sa = GroupSum(sa, shared);
-        sb = GroupSum(sb, shared);
-        saa = GroupSum(saa, shared);
-        sbb = GroupSum(sbb, shared);
-        sab = GroupSum(sab, shared);
-        zz = GroupSum(zz, shared);
-        ez = GroupSum(ez, shared);
-        ee = GroupSum(ee, shared);
+        shared[t] = sa;
+        shared[GroupSize + t] = sb;
+        shared[2 * GroupSize + t] = saa;
+        shared[3 * GroupSize + t] = sbb;
+        shared[4 * GroupSize + t] = sab;
+        shared[5 * GroupSize + t] = zz;
+        shared[6 * GroupSize + t] = ez;
+        shared[7 * GroupSize + t] = ee;
+        FoldRows(shared, 8);
         if (t == 0)
         {
+            sa = shared[0];
+            sb = shared[GroupSize];
+            saa = shared[2 * GroupSize];
+            sbb = shared[3 * GroupSize];
+            sab = shared[4 * GroupSize];
+            zz = shared[5 * GroupSize];
+            ez = shared[6 * GroupSize];
+            ee = shared[7 * GroupSize];
+
             // ez counted both EᵀZ and ZᵀE: halve it for ||EᵀZ||²_F.
             double c = 2.0 * p * sab + 2.0 * sa * sb + 2.0 * ez;
             double q = 2.0 * p * saa + 2.0 * sa * sa + 4.0 * zz;

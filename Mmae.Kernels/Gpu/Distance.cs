@@ -12,13 +12,31 @@ namespace Mmae.Kernels.Gpu;
 // The Frobenius kernels use the deterministic two-stage sums of Reduction.cs.
 public sealed partial class GpuBackend
 {
-    private Action<Index1D, ArrayView<float>, int, int, ArrayView<float>> _pairwise = null!;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, ArrayView<float>>
-        _pairwiseBackward = null!;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<double>, ArrayView<float>>
-        _frobeniusScale = null!;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<double>, ArrayView<float>>
-        _frobeniusBackward = null!;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, int, int, ArrayView<float>>
+        _pairwise = null!;
+    private Action<
+        AcceleratorStream,
+        Index1D,
+        ArrayView<float>,
+        ArrayView<float>,
+        int,
+        int,
+        ArrayView<float>> _pairwiseBackward = null!;
+    private Action<
+        AcceleratorStream,
+        Index1D,
+        ArrayView<float>,
+        ArrayView<float>,
+        ArrayView<double>,
+        ArrayView<float>> _frobeniusScale = null!;
+    private Action<
+        AcceleratorStream,
+        Index1D,
+        ArrayView<float>,
+        ArrayView<float>,
+        ArrayView<float>,
+        ArrayView<double>,
+        ArrayView<float>> _frobeniusBackward = null!;
 
     /// <inheritdoc/>
     public void PairwiseSquaredDistances(DeviceBuffer x, int p, int dim, DeviceBuffer d) =>
@@ -55,28 +73,13 @@ public sealed partial class GpuBackend
         Launch(dx.Length, _frobeniusBackward, V(y), V(dy), V(norm), sums, V(dx));
     }
 
-    private void RegisterDistance()
-    {
-        Register(nameof(PairwiseKernel), () => _pairwise =
-            _accelerator.LoadAutoGroupedStreamKernel<
-                Index1D, ArrayView<float>, int, int, ArrayView<float>>(PairwiseKernel));
-        Register(nameof(PairwiseBackwardKernel), () => _pairwiseBackward =
-            _accelerator.LoadAutoGroupedStreamKernel<
-                Index1D, ArrayView<float>, ArrayView<float>, int, int, ArrayView<float>>(
-                PairwiseBackwardKernel));
-        Register(nameof(FrobeniusScaleKernel), () => _frobeniusScale =
-            _accelerator.LoadAutoGroupedStreamKernel<
-                Index1D, ArrayView<float>, ArrayView<float>, ArrayView<double>, ArrayView<float>>(
-                FrobeniusScaleKernel));
-        Register(nameof(FrobeniusBackwardKernel), () => _frobeniusBackward =
-            _accelerator.LoadAutoGroupedStreamKernel<
-                Index1D,
-                ArrayView<float>,
-                ArrayView<float>,
-                ArrayView<float>,
-                ArrayView<double>,
-                ArrayView<float>>(FrobeniusBackwardKernel));
-    }
+    private static GpuKernel[] DistanceKernels =>
+    [
+        Define(PairwiseKernel, static b => ref b._pairwise),
+        Define(PairwiseBackwardKernel, static b => ref b._pairwiseBackward),
+        Define(FrobeniusScaleKernel, static b => ref b._frobeniusScale),
+        Define(FrobeniusBackwardKernel, static b => ref b._frobeniusBackward),
+    ];
 
     // D[i, j] = Σ_k (x_ik − x_jk)²
     internal static void PairwiseKernel(

@@ -6,22 +6,41 @@ namespace Mmae.Kernels.Gpu;
 
 // n = elements; every view below is (n), except bias: (cols) and x: (rows, cols) row-major.
 // One thread per element, grouped by ILGPU; the bias kernels index i = row·cols + col.
+// Limitation: ColumnSums runs one thread per column, so a bias gradient of few features over a
+// huge batch leaves most of a GPU idle; a split-row tree (as Reduction.cs) would lift that.
 public sealed partial class GpuBackend
 {
-    private Action<Index1D, ArrayView<float>, float> _fill = null!;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>> _copy = null!;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _add = null!;
-    private Action<Index1D, float, ArrayView<float>, ArrayView<float>> _axpy = null!;
-    private Action<Index1D, ArrayView<float>, float, ArrayView<float>, ArrayView<float>>
-        _axpyScaled = null!;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>> _relu = null!;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, float> _fill = null!;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>> _copy = null!;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>
+        _add = null!;
+    private Action<
+        AcceleratorStream,
+        Index1D,
+        float,
+        ArrayView<float>,
+        ArrayView<float>> _axpy = null!;
+    private Action<
+        AcceleratorStream,
+        Index1D,
+        ArrayView<float>,
+        float,
+        ArrayView<float>,
+        ArrayView<float>> _axpyScaled = null!;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>> _relu = null!;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>
         _reluBackward = null!;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>> _tanh = null!;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>> _tanh = null!;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>
         _tanhBackward = null!;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, int> _addRowVector = null!;
-    private Action<Index1D, ArrayView<float>, int, int, ArrayView<float>, int> _columnSums = null!;
+    private Action<
+        AcceleratorStream,
+        Index1D,
+        ArrayView<float>,
+        ArrayView<float>,
+        int> _addRowVector = null!;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, int, int, ArrayView<float>, int>
+        _columnSums = null!;
 
     /// <inheritdoc/>
     public void Fill(DeviceBuffer dst, float value) => Launch(dst.Length, _fill, V(dst), value);
@@ -66,69 +85,55 @@ public sealed partial class GpuBackend
     public void ColumnSums(DeviceBuffer x, int rows, int cols, DeviceBuffer dst, bool accumulate) =>
         Launch(cols, _columnSums, V(x), rows, cols, V(dst), accumulate ? 1 : 0);
 
-    private void RegisterElementwise()
-    {
-        Register(nameof(FillKernel), () =>
-            _fill = _accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, float>(
-                FillKernel));
-        Register(nameof(CopyKernel), () =>
-            _copy = _accelerator.LoadAutoGroupedStreamKernel<
-                Index1D, ArrayView<float>, ArrayView<float>>(CopyKernel));
-        Register(nameof(AddKernel), () =>
-            _add = _accelerator.LoadAutoGroupedStreamKernel<
-                Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(AddKernel));
-        Register(nameof(AxpyKernel), () =>
-            _axpy = _accelerator.LoadAutoGroupedStreamKernel<
-                Index1D, float, ArrayView<float>, ArrayView<float>>(AxpyKernel));
-        Register(nameof(AxpyScaledKernel), () =>
-            _axpyScaled = _accelerator.LoadAutoGroupedStreamKernel<
-                Index1D, ArrayView<float>, float, ArrayView<float>, ArrayView<float>>(
-                AxpyScaledKernel));
-        Register(nameof(ReluKernel), () =>
-            _relu = _accelerator.LoadAutoGroupedStreamKernel<
-                Index1D, ArrayView<float>, ArrayView<float>>(ReluKernel));
-        Register(nameof(ReluBackwardKernel), () =>
-            _reluBackward = _accelerator.LoadAutoGroupedStreamKernel<
-                Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ReluBackwardKernel));
-        Register(nameof(TanhKernel), () =>
-            _tanh = _accelerator.LoadAutoGroupedStreamKernel<
-                Index1D, ArrayView<float>, ArrayView<float>>(TanhKernel));
-        Register(nameof(TanhBackwardKernel), () =>
-            _tanhBackward = _accelerator.LoadAutoGroupedStreamKernel<
-                Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(TanhBackwardKernel));
-        Register(nameof(AddRowVectorKernel), () =>
-            _addRowVector = _accelerator.LoadAutoGroupedStreamKernel<
-                Index1D, ArrayView<float>, ArrayView<float>, int>(AddRowVectorKernel));
-        Register(nameof(ColumnSumsKernel), () =>
-            _columnSums = _accelerator.LoadAutoGroupedStreamKernel<
-                Index1D, ArrayView<float>, int, int, ArrayView<float>, int>(ColumnSumsKernel));
-    }
+    private static GpuKernel[] ElementwiseKernels =>
+    [
+        Define(FillKernel, static b => ref b._fill),
+        Define(CopyKernel, static b => ref b._copy),
+        Define(AddKernel, static b => ref b._add),
+        Define(AxpyKernel, static b => ref b._axpy),
+        Define(AxpyScaledKernel, static b => ref b._axpyScaled),
+        Define(ReluKernel, static b => ref b._relu),
+        Define(ReluBackwardKernel, static b => ref b._reluBackward),
+        Define(TanhKernel, static b => ref b._tanh),
+        Define(TanhBackwardKernel, static b => ref b._tanhBackward),
+        Define(AddRowVectorKernel, static b => ref b._addRowVector),
+        Define(ColumnSumsKernel, static b => ref b._columnSums),
+    ];
 
     // Launchers skip empty extents: a grid of zero threads is an error on some accelerators.
-    private void Launch<T1, T2>(int n, Action<Index1D, T1, T2> kernel, T1 a1, T2 a2)
+    private void Launch<T1, T2>(
+        int n,
+        Action<AcceleratorStream, Index1D, T1, T2> kernel,
+        T1 a1,
+        T2 a2)
         where T1 : struct
         where T2 : struct
     {
         if (n > 0)
         {
-            kernel(n, a1, a2);
+            kernel(_stream, n, a1, a2);
         }
     }
 
-    private void Launch<T1, T2, T3>(int n, Action<Index1D, T1, T2, T3> kernel, T1 a1, T2 a2, T3 a3)
+    private void Launch<T1, T2, T3>(
+        int n,
+        Action<AcceleratorStream, Index1D, T1, T2, T3> kernel,
+        T1 a1,
+        T2 a2,
+        T3 a3)
         where T1 : struct
         where T2 : struct
         where T3 : struct
     {
         if (n > 0)
         {
-            kernel(n, a1, a2, a3);
+            kernel(_stream, n, a1, a2, a3);
         }
     }
 
     private void Launch<T1, T2, T3, T4>(
         int n,
-        Action<Index1D, T1, T2, T3, T4> kernel,
+        Action<AcceleratorStream, Index1D, T1, T2, T3, T4> kernel,
         T1 a1,
         T2 a2,
         T3 a3,
@@ -140,13 +145,13 @@ public sealed partial class GpuBackend
     {
         if (n > 0)
         {
-            kernel(n, a1, a2, a3, a4);
+            kernel(_stream, n, a1, a2, a3, a4);
         }
     }
 
     private void Launch<T1, T2, T3, T4, T5>(
         int n,
-        Action<Index1D, T1, T2, T3, T4, T5> kernel,
+        Action<AcceleratorStream, Index1D, T1, T2, T3, T4, T5> kernel,
         T1 a1,
         T2 a2,
         T3 a3,
@@ -160,7 +165,7 @@ public sealed partial class GpuBackend
     {
         if (n > 0)
         {
-            kernel(n, a1, a2, a3, a4, a5);
+            kernel(_stream, n, a1, a2, a3, a4, a5);
         }
     }
 

@@ -19,6 +19,7 @@ public sealed partial class GpuBackend
     private const int GemmSlabElements = GemmBlock * GemmSlab;
 
     private Action<
+        AcceleratorStream,
         KernelConfig,
         int,
         int,
@@ -52,22 +53,10 @@ public sealed partial class GpuBackend
         }
 
         var config = Groups(Ceil(n, GemmBlock), Ceil(m, GemmBlock));
-        _gemm(config, transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, V(a), V(b), beta, V(c));
+        _gemm(_stream, config, transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, V(a), V(b), beta, V(c));
     }
 
-    private void RegisterGemm() =>
-        Register(nameof(GemmKernel), () =>
-            _gemm = _accelerator.LoadStreamKernel<
-                int,
-                int,
-                int,
-                int,
-                int,
-                float,
-                ArrayView<float>,
-                ArrayView<float>,
-                float,
-                ArrayView<float>>(GemmKernel));
+    private static GpuKernel[] GemmKernels => [Define(GemmKernel, static b => ref b._gemm)];
 
     internal static void GemmKernel(
         int transA,
@@ -83,17 +72,17 @@ public sealed partial class GpuBackend
     {
         var sa = SharedMemory.Allocate<float>(GemmSlabElements);
         var sb = SharedMemory.Allocate<float>(GemmSlabElements);
-        var acc = LocalMemory.Allocate<float>(16);
         int t = Group.IdxX;
         int tx = t % Tile;
         int ty = t / Tile;
         int i0 = Grid.IdxY * GemmBlock;
         int j0 = Grid.IdxX * GemmBlock;
-        for (int q = 0; q < 16; q++)
-        {
-            acc[q] = 0f;
-        }
 
+        // Sixteen named accumulators, c{r}{q} for row ty + 16r and column tx + 16q: ILGPU does
+        // not unroll loops, so an indexed local array would live in (slow) local memory on the
+        // GPU instead of registers.
+        float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f, c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f;
+        float c20 = 0f, c21 = 0f, c22 = 0f, c23 = 0f, c30 = 0f, c31 = 0f, c32 = 0f, c33 = 0f;
         for (int k0 = 0; k0 < k; k0 += GemmSlab)
         {
             for (int l = 0; l < 4; l++)
@@ -128,31 +117,61 @@ public sealed partial class GpuBackend
             Group.Barrier();
             for (int kk = 0; kk < GemmSlab; kk++)
             {
-                for (int r = 0; r < 4; r++)
-                {
-                    float ar = sa[kk * GemmBlock + ty + Tile * r];
-                    for (int q = 0; q < 4; q++)
-                    {
-                        acc[r * 4 + q] += ar * sb[kk * GemmBlock + tx + Tile * q];
-                    }
-                }
+                int ra = kk * GemmBlock + ty, rb = kk * GemmBlock + tx;
+                float a0 = sa[ra], a1 = sa[ra + Tile], a2 = sa[ra + 2 * Tile], a3 = sa[ra + 3 * Tile];
+                float b0 = sb[rb], b1 = sb[rb + Tile], b2 = sb[rb + 2 * Tile], b3 = sb[rb + 3 * Tile];
+                c00 += a0 * b0;
+                c01 += a0 * b1;
+                c02 += a0 * b2;
+                c03 += a0 * b3;
+                c10 += a1 * b0;
+                c11 += a1 * b1;
+                c12 += a1 * b2;
+                c13 += a1 * b3;
+                c20 += a2 * b0;
+                c21 += a2 * b1;
+                c22 += a2 * b2;
+                c23 += a2 * b3;
+                c30 += a3 * b0;
+                c31 += a3 * b1;
+                c32 += a3 * b2;
+                c33 += a3 * b3;
             }
 
             Group.Barrier();
         }
 
-        for (int r = 0; r < 4; r++)
+        var g = new GemmOutput(m, n, alpha, beta, c);
+        int i = i0 + ty, j = j0 + tx;
+        g.Store(i, j, c00);
+        g.Store(i, j + Tile, c01);
+        g.Store(i, j + 2 * Tile, c02);
+        g.Store(i, j + 3 * Tile, c03);
+        g.Store(i + Tile, j, c10);
+        g.Store(i + Tile, j + Tile, c11);
+        g.Store(i + Tile, j + 2 * Tile, c12);
+        g.Store(i + Tile, j + 3 * Tile, c13);
+        g.Store(i + 2 * Tile, j, c20);
+        g.Store(i + 2 * Tile, j + Tile, c21);
+        g.Store(i + 2 * Tile, j + 2 * Tile, c22);
+        g.Store(i + 2 * Tile, j + 3 * Tile, c23);
+        g.Store(i + 3 * Tile, j, c30);
+        g.Store(i + 3 * Tile, j + Tile, c31);
+        g.Store(i + 3 * Tile, j + 2 * Tile, c32);
+        g.Store(i + 3 * Tile, j + 3 * Tile, c33);
+    }
+
+    /// <summary>C and the epilogue constants of one GEMM, for storing an accumulator.</summary>
+    private readonly struct GemmOutput(int m, int n, float alpha, float beta, ArrayView<float> c)
+    {
+        // C[i, j] = alpha·acc + beta·C[i, j] inside C; beta = 0 ignores C entirely, so NaN in
+        // an output buffer does not leak.
+        public void Store(int i, int j, float acc)
         {
-            int i = i0 + ty + Tile * r;
-            for (int q = 0; q < 4; q++)
+            if (i < m && j < n)
             {
-                int j = j0 + tx + Tile * q;
-                if (i < m && j < n)
-                {
-                    // beta = 0 ignores C entirely, so NaN in an output buffer does not leak.
-                    float old = beta != 0f ? beta * c[i * n + j] : 0f;
-                    c[i * n + j] = alpha * acc[r * 4 + q] + old;
-                }
+                float old = beta != 0f ? beta * c[i * n + j] : 0f;
+                c[i * n + j] = alpha * acc + old;
             }
         }
     }

@@ -1,4 +1,6 @@
+using System.Reflection;
 using ILGPU;
+using ILGPU.Backends.EntryPoints;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
@@ -17,23 +19,35 @@ namespace Mmae.Kernels.Gpu;
 /// <remarks>
 /// <para>
 /// Buffers live in device memory. Kernels are queued on the accelerator's default stream and
-/// nothing waits for them except <see cref="Download(DeviceBuffer, Span{float})"/>, so a
-/// training step never copies to the host; losses stay in one-element device buffers and the
-/// backward kernels read dLoss from device memory.
+/// only host copies wait for them (<see cref="Upload(ReadOnlySpan{float})"/>,
+/// <see cref="Write"/> and <see cref="Download(DeviceBuffer, Span{float})"/>: ILGPU finishes
+/// the stream around each copy), so a training step copies its batch in and nothing out;
+/// losses stay in one-element device buffers and the backward kernels read dLoss from device
+/// memory.
+/// </para>
+/// <para>
+/// Limitation: kernels index with 32-bit ints, so a buffer holds fewer than 2³¹ elements
+/// (p² of a pairwise-distance matrix included, so p ≤ 46340).
+/// </para>
+/// <para>
+/// An instance keeps scratch memory between calls, so it serves one caller at a time, like
+/// the CPU backend. Device memory is freed when a <see cref="GpuBuffer"/> is disposed or
+/// finalised, and all of it when the backend is disposed.
 /// </para>
 /// <para>
 /// Every kernel is compiled when the backend is created, so a device that refuses one fails
 /// then, with the kernel's name, rather than in the middle of training.
 /// </para>
 /// <para>
-/// Reductions use fixed trees whose shape depends only on the problem size, and no atomics, so
-/// results repeat bit for bit on one device; different devices (or the CPU backend) may differ
-/// in the last bits.
+/// Reductions add in a fixed order that depends only on the problem size and the device kind,
+/// and use no atomics, so results repeat bit for bit on one device; different devices (or the
+/// CPU backend) may differ in the last bits.
 /// </para>
 /// </remarks>
 public sealed partial class GpuBackend : IBackend, IDisposable
 {
-    // Threads per group for every kernel: 16×16 tiles, or 256 lanes of a reduction tree.
+    // Threads per group of every explicitly grouped kernel: 16×16 tiles, or 256 lanes of a
+    // reduction. Fixed at compile time because shared-memory sizes derive from it.
     internal const int GroupSize = 256;
     internal const int Tile = 16;
 
@@ -41,7 +55,7 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     private readonly Accelerator _accelerator;
     private readonly AcceleratorStream _stream;
     private readonly Dictionary<string, MemoryBuffer1D<double, Stride1D.Dense>> _scratch = [];
-    private readonly List<(string Name, Action Load)> _loaders = [];
+    private readonly int _reduceGroupLimit;
 
     private GpuBackend(Context context, Device device, string kind)
     {
@@ -50,18 +64,18 @@ public sealed partial class GpuBackend : IBackend, IDisposable
         _stream = _accelerator.DefaultStream;
         Kind = kind;
         Name = $"gpu-{kind}";
-        RegisterKernels();
-        foreach ((string name, Action load) in _loaders)
+        _reduceGroupLimit = ReduceGroupLimit(_accelerator);
+        foreach (GpuKernel kernel in Kernels)
         {
             try
             {
-                load();
+                kernel.Bind(this, kernel.Load(_accelerator));
             }
             catch (Exception ex)
             {
                 Dispose();
                 throw new NotSupportedException(
-                    $"{Name}: device '{device.Name}' refused kernel {name}: "
+                    $"{Name}: device '{device.Name}' refused kernel {kernel.Name}: "
                     + FirstLine(ex.Message), ex);
             }
         }
@@ -89,29 +103,12 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     /// <exception cref="NotSupportedException">The device refused to compile a kernel.</exception>
     public static GpuBackend Create(string kind)
     {
-        Context context = kind switch
-        {
-            "cuda" => Context.Create(b => b.Cuda().EnableAlgorithms().Math(MathMode.Default)),
-            "opencl" => Context.Create(b => b.OpenCL().EnableAlgorithms()),
-            "ilgpu-cpu" => Context.Create(b => b.CPU(CpuDevice).EnableAlgorithms()),
-            _ => throw new ArgumentException(
-                $"GpuBackend.Create: unknown kind '{kind}'; supported: cuda, opencl, ilgpu-cpu",
-                nameof(kind)),
-        };
-        Device? device = context.Devices.FirstOrDefault(d => d.AcceleratorType switch
-        {
-            AcceleratorType.Cuda => kind == "cuda",
-            AcceleratorType.OpenCL => kind == "opencl",
-            AcceleratorType.CPU => kind == "ilgpu-cpu",
-            _ => false,
-        });
+        Context context = CreateContext(kind);
+        Device? device = context.Devices.FirstOrDefault(d => IsKind(d, kind));
         if (device is null)
         {
             context.Dispose();
-            string hint = kind == "opencl"
-                ? " (ILGPU lists only OpenCL 2.0+ devices with generic address space support)"
-                : kind == "cuda" ? " (needs an NVIDIA GPU and its driver, libcuda)" : "";
-            throw new InvalidOperationException($"no {kind} device found{hint}");
+            throw new InvalidOperationException(MissingDeviceMessage(kind));
         }
 
         try
@@ -124,6 +121,54 @@ public sealed partial class GpuBackend : IBackend, IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// The names of the devices of a kind that ILGPU finds on this machine, in the order
+    /// <see cref="Create"/> considers them (it opens the first); empty when there is none.
+    /// Opens no device and compiles nothing.
+    /// </summary>
+    /// <param name="kind"><c>cuda</c>, <c>opencl</c> or <c>ilgpu-cpu</c>.</param>
+    /// <exception cref="ArgumentException">The kind is not one of the three.</exception>
+    public static IReadOnlyList<string> DeviceNames(string kind)
+    {
+        using Context context = CreateContext(kind);
+        return context.Devices.Where(d => IsKind(d, kind)).Select(d => d.Name).ToArray();
+    }
+
+    /// <summary>Why <see cref="Create"/> finds no device of a kind, and what it would need.
+    /// </summary>
+    internal static string MissingDeviceMessage(string kind) => kind switch
+    {
+        "cuda" => "no cuda device found (needs an NVIDIA GPU and its driver, libcuda)",
+        "opencl" => "no opencl device found (ILGPU lists only OpenCL 2.0+ devices with generic "
+            + "address space support)",
+        _ => $"no {kind} device found",
+    };
+
+    private static Context CreateContext(string kind) => kind switch
+    {
+        "cuda" => Context.Create(b => Configure(b.Cuda())),
+        "opencl" => Context.Create(b => Configure(b.OpenCL())),
+        "ilgpu-cpu" => Context.Create(b => Configure(b.CPU(CpuDevice))),
+        _ => throw new ArgumentException(
+            $"GpuBackend: unknown device kind '{kind}'; supported: cuda, opencl, ilgpu-cpu",
+            nameof(kind)),
+    };
+
+    private static bool IsKind(Device device, string kind) => device.AcceleratorType switch
+    {
+        AcceleratorType.Cuda => kind == "cuda",
+        AcceleratorType.OpenCL => kind == "opencl",
+        AcceleratorType.CPU => kind == "ilgpu-cpu",
+        _ => false,
+    };
+
+    /// <summary>
+    /// The ILGPU settings every kind compiles with: the algorithms library (XMath on every
+    /// backend) and IEEE float and double math (no fast-math approximations).
+    /// </summary>
+    internal static Context.Builder Configure(Context.Builder builder) =>
+        builder.EnableAlgorithms().Math(MathMode.Default);
 
     /// <summary>
     /// ILGPU's CPU accelerator shaped like a small GPU: 4-lane warps, 64 warps per group (so
@@ -143,12 +188,8 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     /// <inheritdoc/>
     public DeviceBuffer Upload(ReadOnlySpan<float> data)
     {
-        var buffer = (GpuBuffer)Allocate(data.Length);
-        if (data.Length > 0)
-        {
-            buffer.Memory.View.SubView(0, data.Length).CopyFromCPU(_stream, data);
-        }
-
+        DeviceBuffer buffer = Allocate(data.Length);
+        Write(data, buffer);
         return buffer;
     }
 
@@ -162,6 +203,17 @@ public sealed partial class GpuBackend : IBackend, IDisposable
         }
 
         return Upload(floats);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Writes in place; ILGPU waits for the stream, so <paramref name="src"/> may be
+    /// reused as soon as this returns.</remarks>
+    public void Write(ReadOnlySpan<float> src, DeviceBuffer dst)
+    {
+        if (src.Length > 0)
+        {
+            V(dst).SubView(0, src.Length).CopyFromCPU(_stream, src);
+        }
     }
 
     /// <inheritdoc/>
@@ -202,9 +254,6 @@ public sealed partial class GpuBackend : IBackend, IDisposable
         _context.Dispose();
     }
 
-    /// <summary>Registers a kernel loader; all of them run once in the constructor.</summary>
-    private void Register(string name, Action load) => _loaders.Add((name, load));
-
     /// <summary>
     /// A float64 work area of at least <paramref name="length"/> elements, kept between calls.
     /// Kernels run in order on one stream, so reuse across calls is safe.
@@ -214,6 +263,8 @@ public sealed partial class GpuBackend : IBackend, IDisposable
         length = Math.Max(length, 1);
         if (!_scratch.TryGetValue(key, out var buffer) || buffer.Length < length)
         {
+            // Kernels already queued may still read the old buffer: let them finish first.
+            _stream.Synchronize();
             buffer?.Dispose();
             buffer = _accelerator.Allocate1D<double>(length);
             _scratch[key] = buffer;
@@ -247,15 +298,73 @@ public sealed partial class GpuBackend : IBackend, IDisposable
 
     private ArrayView<float> V(DeviceBuffer buffer) => G(buffer).View;
 
-    private void RegisterKernels()
+    /// <summary>
+    /// Every kernel of the backend, each with the launcher field it fills. The constructor
+    /// compiles exactly these for its device; the PTX tests compile the same list for sm_80 and
+    /// sm_90 without one.
+    /// </summary>
+    internal static IReadOnlyList<GpuKernel> Kernels { get; } =
+    [
+        .. ElementwiseKernels,
+        .. GemmKernels,
+        .. BatchNormKernels,
+        .. ReductionKernels,
+        .. LossKernels,
+        .. AdamKernels,
+        .. DistanceKernels,
+        .. GramKernels,
+        .. EuclideanKernels,
+    ];
+
+    /// <summary>A list entry: <paramref name="kernel"/> and the field its launcher goes to.
+    /// </summary>
+    private static GpuKernel Define<TLauncher>(Delegate kernel, LauncherField<TLauncher> field)
+        where TLauncher : Delegate =>
+        new BoundKernel<TLauncher>(kernel, field);
+
+    /// <summary>Points at a launcher field of a backend instance.</summary>
+    private delegate ref TLauncher LauncherField<TLauncher>(GpuBackend backend);
+
+    /// <summary>A kernel whose compiled launcher (taking the stream first) fills one field.
+    /// </summary>
+    private sealed class BoundKernel<TLauncher>(Delegate kernel, LauncherField<TLauncher> field)
+        : GpuKernel(kernel)
+        where TLauncher : Delegate
     {
-        RegisterElementwise();
-        RegisterGemm();
-        RegisterBatchNorm();
-        RegisterLoss();
-        RegisterAdam();
-        RegisterDistance();
-        RegisterGram();
-        RegisterEuclidean();
+        internal override void Bind(GpuBackend backend, Kernel compiled) =>
+            field(backend) = compiled.CreateLauncherDelegate<TLauncher>();
     }
+}
+
+/// <summary>One kernel method of <see cref="GpuBackend"/> and how ILGPU groups its threads.
+/// </summary>
+internal abstract class GpuKernel(Delegate kernel)
+{
+    /// <summary>The static kernel method.</summary>
+    public MethodInfo Method { get; } = kernel.Method;
+
+    /// <summary>The method name; ILGPU names the PTX entry <c>Kernel_</c> + this.</summary>
+    public string Name => Method.Name;
+
+    /// <summary>
+    /// True for a kernel that takes no index and reads Grid and Group itself (it uses shared
+    /// memory and barriers, and is launched with a KernelConfig of GroupSize-thread groups);
+    /// false for one whose first parameter is an ILGPU index, grouped automatically.
+    /// </summary>
+    public bool ExplicitlyGrouped =>
+        Method.GetParameters() is not [var first, ..]
+        || !typeof(IIndex).IsAssignableFrom(first.ParameterType);
+
+    /// <summary>The entry point ILGPU compiles for this kernel.</summary>
+    public EntryPointDescription EntryPoint => ExplicitlyGrouped
+        ? EntryPointDescription.FromExplicitlyGroupedKernel(Method)
+        : EntryPointDescription.FromImplicitlyGroupedKernel(Method);
+
+    /// <summary>Compiles the kernel for <paramref name="accelerator"/>.</summary>
+    public Kernel Load(Accelerator accelerator) => ExplicitlyGrouped
+        ? accelerator.LoadKernel(Method)
+        : accelerator.LoadAutoGroupedKernel(Method);
+
+    /// <summary>Stores the launcher of <paramref name="compiled"/> in its backend field.</summary>
+    internal abstract void Bind(GpuBackend backend, Kernel compiled);
 }

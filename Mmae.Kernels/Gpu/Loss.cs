@@ -7,9 +7,16 @@ namespace Mmae.Kernels.Gpu;
 // The forward sum is the deterministic two-stage reduction of Reduction.cs.
 public sealed partial class GpuBackend
 {
-    private Action<KernelConfig, ArrayView<double>, int, ArrayView<float>> _mseFinish = null!;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>
-        _mseBackward = null!;
+    private Action<AcceleratorStream, KernelConfig, ArrayView<double>, int, ArrayView<float>>
+        _mseFinish = null!;
+    private Action<
+        AcceleratorStream,
+        Index1D,
+        ArrayView<float>,
+        ArrayView<float>,
+        ArrayView<float>,
+        ArrayView<float>,
+        int> _mseBackward = null!;
 
     /// <inheritdoc/>
     public void MseForward(DeviceBuffer a, DeviceBuffer b, DeviceBuffer loss)
@@ -17,28 +24,18 @@ public sealed partial class GpuBackend
         int n = a.Length;
         ArrayView<double> sums = Scratch("mse", 1);
         Sum(TermSquaredDifference, V(a), V(b), n, sums, 0);
-        _mseFinish(Groups(1), sums, n, V(loss));
+        _mseFinish(_stream, Groups(1), sums, n, V(loss));
     }
 
     /// <inheritdoc/>
     public void MseBackward(DeviceBuffer a, DeviceBuffer b, DeviceBuffer dLoss, DeviceBuffer da) =>
         Launch(da.Length, _mseBackward, V(a), V(b), V(dLoss), V(da), Math.Max(a.Length, 1));
 
-    private void RegisterLoss()
-    {
-        RegisterReduction();
-        Register(nameof(MseFinishKernel), () =>
-            _mseFinish = _accelerator.LoadStreamKernel<ArrayView<double>, int, ArrayView<float>>(
-                MseFinishKernel));
-        Register(nameof(MseBackwardKernel), () =>
-            _mseBackward = _accelerator.LoadAutoGroupedStreamKernel<
-                Index1D,
-                ArrayView<float>,
-                ArrayView<float>,
-                ArrayView<float>,
-                ArrayView<float>,
-                int>(MseBackwardKernel));
-    }
+    private static GpuKernel[] LossKernels =>
+    [
+        Define(MseFinishKernel, static b => ref b._mseFinish),
+        Define(MseBackwardKernel, static b => ref b._mseBackward),
+    ];
 
     // loss = Σ(a − b)² / n; an empty input gives 0.
     internal static void MseFinishKernel(ArrayView<double> sums, int n, ArrayView<float> loss)

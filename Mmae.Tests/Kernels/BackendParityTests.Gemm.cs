@@ -11,10 +11,17 @@ public abstract partial class BackendParityTests
     /// C beforehand. The shapes: a single element, small primes, sizes one past a power of two
     /// on every axis, an MNIST-sized layer (batch 128, 784 → 1000), and a ragged one.
     /// </summary>
-    public static TheoryData<bool, bool, int, int, int> GemmShapes()
+    /// <remarks>A subclass whose backend is slow may hide this method with its own
+    /// <c>public static new GemmShapes()</c> (see <see cref="TestClassDataAttribute"/>).
+    /// </remarks>
+    public static TheoryData<bool, bool, int, int, int> GemmShapes() =>
+        WithTranspositions([[1, 1, 1], [7, 5, 3], [33, 17, 65], [128, 1000, 784], [130, 250, 257]]);
+
+    /// <summary>Each (m, n, k) of <paramref name="shapes"/> with all four transpose
+    /// combinations.</summary>
+    protected static TheoryData<bool, bool, int, int, int> WithTranspositions(int[][] shapes)
     {
         var data = new TheoryData<bool, bool, int, int, int>();
-        int[][] shapes = [[1, 1, 1], [7, 5, 3], [33, 17, 65], [128, 1000, 784], [130, 250, 257]];
         foreach (int[] s in shapes)
         {
             foreach (bool transA in new[] { false, true })
@@ -58,7 +65,7 @@ public abstract partial class BackendParityTests
     }
 
     [Theory]
-    [MemberData(nameof(GemmShapes))]
+    [TestClassData(nameof(GemmShapes))]
     public void Gemm_BetaZeroWithNaNInC_MatchesOracle(bool transA, bool transB, int m, int n, int k)
     {
         CheckGemm(transA, transB, m, n, k, 1.0f, 0.0f, seed: m + n + k);

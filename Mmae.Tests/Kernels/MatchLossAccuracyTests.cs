@@ -6,15 +6,16 @@ using Xunit;
 namespace Mmae.Tests.Kernels;
 
 /// <summary>
-/// The CPU matching losses (the Gram expansion for squared distances, the fused tiles for plain
-/// distances) against the brute-force float64 oracle, on the inputs where shortcuts break:
-/// nearly converged batches (Z an almost isometric, scaled copy of E) far from the origin,
-/// sizes that are not multiples of any block, and m ≠ l.
+/// A backend's matching losses (the Gram expansion for squared distances, the fused tiles for
+/// plain distances) against the brute-force float64 oracle, on the inputs where shortcuts
+/// break: nearly converged batches (Z an almost isometric, scaled copy of E) far from the
+/// origin, sizes that are not multiples of any block, and m ≠ l. One subclass per backend.
 /// </summary>
-public class MatchLossAccuracyTests
+public abstract class MatchLossAccuracyTests : IDisposable
 {
-    // Inputs are rounded to float before both backends see them, so the oracle and the CPU
-    // backend differ only by the CPU's own rounding. The Gram sums are float64 and the loss is
+    // Inputs are rounded to float before both backends see them, so the oracle and the backend
+    // under test differ only by the latter's own rounding. Gram sums (CPU and GPU) are float64
+    // and the loss is
     // formed in float64, so its value keeps ~1e-12 relative accuracy before the final cast to
     // float (6e-8): 1e-5 leaves room for the cast and still catches any wrong term, which
     // would be off by order 1 relative to the loss.
@@ -30,7 +31,13 @@ public class MatchLossAccuracyTests
     // itself, by a relative ~u/sin θ. sin θ = p·sqrt(L) from L = (2/p²)(1 − cos θ).
     private const double Float32Roundoff = 1.0 / (1 << 24);
 
-    public static TheoryData<int, int, int, bool> Cases => new()
+    private IBackend? _backend;
+
+    /// <summary>
+    /// (p, m, l, near converged). A subclass whose backend is slow may hide this method with its
+    /// own <c>public static new Cases()</c> (see <see cref="TestClassDataAttribute"/>).
+    /// </summary>
+    public static TheoryData<int, int, int, bool> Cases() => new()
     {
         { 3, 3, 2, false },
         { 37, 11, 5, false },
@@ -40,8 +47,27 @@ public class MatchLossAccuracyTests
         { 129, 2, 2, true },
     };
 
+    /// <summary>Creates the backend under test; called at most once per test.</summary>
+    protected abstract IBackend CreateBackend();
+
+    /// <summary>Whether each test disposes its backend (false for a shared fixture's).</summary>
+    protected virtual bool OwnsBackend => true;
+
+    private IBackend Backend => _backend ??= CreateBackend();
+
+    /// <summary>Disposes the backend when this test owns it and it holds resources.</summary>
+    public void Dispose()
+    {
+        if (OwnsBackend)
+        {
+            (_backend as IDisposable)?.Dispose();
+        }
+
+        GC.SuppressFinalize(this);
+    }
+
     [Theory]
-    [MemberData(nameof(Cases))]
+    [TestClassData(nameof(Cases))]
     public void SquaredMatchLoss_MatchesOracle(int p, int m, int l, bool nearConverged)
     {
         var (z, e) = Inputs(p, m, l, nearConverged, seed: p + m + l);
@@ -49,7 +75,7 @@ public class MatchLossAccuracyTests
     }
 
     [Theory]
-    [MemberData(nameof(Cases))]
+    [TestClassData(nameof(Cases))]
     public void EuclideanMatchLoss_MatchesOracle(int p, int m, int l, bool nearConverged)
     {
         var (z, e) = Inputs(p, m, l, nearConverged, seed: 7 * p + m + l);
@@ -64,8 +90,7 @@ public class MatchLossAccuracyTests
         int p = 9, m = 4, l = 3;
         var z = Enumerable.Repeat(0.75, p * m).ToArray();
         var (_, e) = Inputs(p, m, l, false, seed: 3);
-        var cpu = new CpuBackend(2);
-        var (loss, dz) = Evaluate(cpu, z, e, p, m, l, euclidean);
+        var (loss, dz) = Evaluate(Backend, z, e, p, m, l, euclidean);
         Assert.Equal(1.0 / (p * p), loss, 1e-9);
         Assert.All(dz, v => Assert.Equal(0.0, v));
     }
@@ -76,35 +101,35 @@ public class MatchLossAccuracyTests
         int p = 20, m = 5, l = 3;
         var (z1, e1) = Inputs(p, m, l, false, seed: 11);
         var (z2, e2) = Inputs(p, m, l, false, seed: 12);
-        var cpu = new CpuBackend(2);
-        var (_, expected) = Evaluate(cpu, z1, e1, p, m, l, euclidean: false);
+        IBackend be = Backend;
+        var (_, expected) = Evaluate(be, z1, e1, p, m, l, euclidean: false);
 
-        DeviceBuffer a = cpu.Upload(z1), ea = cpu.Upload(e1), b = cpu.Upload(z2), eb = cpu.Upload(e2);
-        DeviceBuffer loss = cpu.Allocate(1), dz = cpu.Allocate(p * m), dLoss = cpu.Upload(new[] { 1.25 });
-        cpu.MatchLossForward(a, ea, p, m, l, loss);
-        cpu.MatchLossForward(b, eb, p, m, l, loss);
-        cpu.MatchLossBackward(a, ea, p, m, l, dLoss, dz);
+        DeviceBuffer a = be.Upload(z1), ea = be.Upload(e1), b = be.Upload(z2), eb = be.Upload(e2);
+        DeviceBuffer loss = be.Allocate(1), dz = be.Allocate(p * m), dLoss = be.Upload(new[] { 1.25 });
+        be.MatchLossForward(a, ea, p, m, l, loss);
+        be.MatchLossForward(b, eb, p, m, l, loss);
+        be.MatchLossBackward(a, ea, p, m, l, dLoss, dz);
         var actual = new double[p * m];
-        cpu.Download(dz, actual);
+        be.Download(dz, actual);
         Assert.Equal(expected, actual);
     }
 
-    private static void Compare(double[] z, double[] e, int p, int m, int l, bool euclidean, bool near)
+    private void Compare(double[] z, double[] e, int p, int m, int l, bool euclidean, bool near)
     {
-        var (lossCpu, dzCpu) = Evaluate(new CpuBackend(2), z, e, p, m, l, euclidean);
+        var (lossTest, dzTest) = Evaluate(Backend, z, e, p, m, l, euclidean);
         var (lossRef, dzRef) = Evaluate(new ScalarBackend(), z, e, p, m, l, euclidean);
         string what = $"{(euclidean ? "euclidean" : "squared")} p {p}, m {m}, l {l}, near {near}";
         Assert.True(lossRef > 0, $"{what}: the oracle loss is {lossRef}; the case tests nothing");
         double sinTheta = Math.Min(1.0, p * Math.Sqrt(lossRef));
         double conditioning = euclidean ? Float32Roundoff / sinTheta : 0.0;
-        Assert.True(Math.Abs(lossCpu - lossRef) <= (LossRelative + conditioning) * lossRef,
-            $"{what}: loss oracle {lossRef:R}, cpu {lossCpu:R}");
+        Assert.True(Math.Abs(lossTest - lossRef) <= (LossRelative + conditioning) * lossRef,
+            $"{what}: loss oracle {lossRef:R}, {Backend.Name} {lossTest:R}");
         double max = dzRef.Max(Math.Abs);
         double allowed = (GradientRelativeToMax + 8 * conditioning) * max;
         for (int i = 0; i < dzRef.Length; i++)
         {
-            Assert.True(Math.Abs(dzCpu[i] - dzRef[i]) <= allowed,
-                $"{what}: dz[{i}] oracle {dzRef[i]:R}, cpu {dzCpu[i]:R}, max |dz| {max:E3}");
+            Assert.True(Math.Abs(dzTest[i] - dzRef[i]) <= allowed,
+                $"{what}: dz[{i}] oracle {dzRef[i]:R}, {Backend.Name} {dzTest[i]:R}, max |dz| {max:E3}");
         }
     }
 
@@ -200,4 +225,11 @@ public class MatchLossAccuracyTests
 
         return q;
     }
+}
+
+/// <summary>The SIMD float32 backend on two threads.</summary>
+public sealed class CpuMatchLossAccuracyTests : MatchLossAccuracyTests
+{
+    /// <inheritdoc/>
+    protected override IBackend CreateBackend() => new CpuBackend(2);
 }
