@@ -1,30 +1,12 @@
 using System.Globalization;
 using Mmae.Kernels.Gpu;
+using Mmae.Tests.Kernels;
 using Mmae.Train.Cli;
 using Mmae.Train.Data;
 using Mmae.Train.Output;
 using Xunit;
 
 namespace Mmae.Tests.Train;
-
-/// <summary>Runs only where ILGPU lists a usable CUDA device.</summary>
-public sealed class CudaFactAttribute : FactAttribute
-{
-    private static readonly Lazy<bool> s_present =
-        new(() => DeviceCatalog.Enumerate().Any(d => d.Kind == "cuda" && d.Usable));
-
-    /// <summary>Skips with a reason when no CUDA device is present.</summary>
-    public CudaFactAttribute()
-    {
-        if (!s_present.Value)
-        {
-            Skip = "Gpu: needs a CUDA device";
-        }
-    }
-
-    /// <summary>Whether a usable CUDA device is present.</summary>
-    public static bool Present => s_present.Value;
-}
 
 /// <summary>
 /// --device and <c>mmae devices</c>: the device actually chosen, the one-line failures, and a
@@ -41,6 +23,10 @@ public class DeviceTests
     /// catches a kernel that is wrong, which moves the losses by percents.
     /// </summary>
     private const double EpochLossTolerance = 1e-3;
+
+    private static readonly Lazy<bool> s_cudaPresent = new(() => GpuBackend.DeviceNames("cuda").Count > 0);
+
+    private static bool CudaPresent => s_cudaPresent.Value;
 
     private static (int Code, string Out, string Err) Mmae(params string[] args)
     {
@@ -61,7 +47,7 @@ public class DeviceTests
             && l.Contains("threads"));
         Assert.Contains(lines, l => l.StartsWith("ilgpu-cpu ", StringComparison.Ordinal) && l.Contains(" yes "));
         Assert.Contains(lines, l => l.StartsWith("cuda ", StringComparison.Ordinal));
-        Assert.Contains(CudaFactAttribute.Present ? "auto picks: cuda" : "auto picks: cpu", output);
+        Assert.Contains(CudaPresent ? "auto picks: cuda" : "auto picks: cpu", output);
     }
 
     [Fact]
@@ -81,7 +67,7 @@ public class DeviceTests
         string run = tmp.File("run");
         var (code, output, err) = Mmae(TinyRun(data, run, "cuda"));
 
-        if (CudaFactAttribute.Present)
+        if (CudaPresent)
         {
             Assert.True(code == 0, err);
             Assert.StartsWith("device: gpu-cuda on ", output);
@@ -125,7 +111,7 @@ public class DeviceTests
 
         Assert.True(code == 0, err);
         string first = output.Split('\n')[0];
-        if (CudaFactAttribute.Present)
+        if (CudaPresent)
         {
             Assert.Contains("running gpu-cuda kernels (auto)", first);
         }
@@ -139,7 +125,7 @@ public class DeviceTests
     [Fact]
     public void Train_IlgpuCpu_EpochLossesAgreeWithCpu() => AssertAgreesWithCpu("ilgpu-cpu");
 
-    [CudaFact]
+    [GpuFact("cuda")]
     public void Train_Cuda_EpochLossesAgreeWithCpu() => AssertAgreesWithCpu("cuda");
 
     // Trains the same tiny run on the CPU backend and on `device` and compares losses.csv;
