@@ -19,6 +19,7 @@
 #   MMAE_GPU_KIND=ilgpu-cpu   check the whole path without a GPU: ILGPU's CPU accelerator, tiny
 #                             benchmark sizes, no default training job (default: cuda).
 #   MMAE_PYTHON=...           the Python with PyTorch (default: python3).
+#   MMAE_GPU_BUDGET_S=460     seconds all steps together may take (default 460).
 # Exit code: 0 when every step passed (PyTorch missing is not a failure), 1 otherwise.
 set -uo pipefail
 
@@ -53,7 +54,7 @@ step() {
     fi
     if [ "$limit" -lt 5 ]; then
         status=1
-        steps+=("| $name | not run: the 8-minute budget is spent | 0 | - |")
+        steps+=("| $name | not run: the time budget is spent | 0 | - |")
         echo "$name: not run, no time left"
         return
     fi
@@ -63,7 +64,8 @@ step() {
     if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
         result="timed out after $limit s"
     elif [ $rc -ne 0 ]; then
-        result="failed (exit $rc)"
+        # The last line says why (an error line, or the test counts); '|' would split the cell.
+        result="failed (exit $rc): $(grep -v '^[[:space:]]*$' "$file" | tail -n 1 | cut -c1-160 | tr '|' '/')"
     fi
     [ $rc -eq 0 ] || status=1
     steps+=("| $name | $result | $((SECONDS - start)) | $(basename "$file") |")
@@ -100,11 +102,14 @@ run() {
     trap 'rm -rf "$work"' EXIT
     local start=$SECONDS
     # Every step ends by this deadline (7 min 40 s), leaving time for the summary.
-    deadline=$((SECONDS + 460))
+    deadline=$((SECONDS + ${MMAE_GPU_BUDGET_S:-460}))
     tar -xzf "$archive" -C "$work"
     local app="$work/app"
     status=0
     steps=()
+    : > "$out/bench-mmae.md"
+    : > "$out/bench-torch.md"
+    : > "$out/tests.log"
     echo "unpacked in $((SECONDS - start)) s; results go to $out"
 
     local smoke=() tests=(--class Cuda --class Gpu --class DeviceTests) torch_args=()
@@ -123,8 +128,6 @@ run() {
         have_torch="yes"
         step "bench (PyTorch)" 90 "$out/bench-torch.md" "$python" "$root/tools/gpu/torch_cuda_reference.py" \
             "${torch_args[@]}"
-    else
-        : > "$out/bench-torch.md"
     fi
     if [ "$kind" != "ilgpu-cpu" ]; then
         step "train, default job, 3 epochs" 60 "$out/train.log" \
@@ -132,7 +135,9 @@ run() {
     fi
 
     {
-        echo "# GPU run: $(grep -m1 '^# ' "$out/bench-mmae.md" | sed 's/^# //')"
+        local title
+        title=$(grep -m1 '^# ' "$out/bench-mmae.md" | sed 's/^# //')
+        echo "# GPU run: ${title:-device kind $kind, no benchmark figures}"
         echo
         echo "$(date -u '+%Y-%m-%d %H:%M UTC'), device kind $kind, $((SECONDS - start)) s in all."
         echo
@@ -140,8 +145,10 @@ run() {
         echo "|---|---|---|---|"
         printf '%s\n' "${steps[@]}"
         echo
-        echo "Tests: $(tail -n 1 "$out/tests.log")"
-        if [ -f "$out/train.log" ]; then
+        local counts
+        counts=$(tail -n 1 "$out/tests.log" | grep -E '^[0-9]+ passed, [0-9]+ failed')
+        echo "Tests: ${counts:-did not finish (see tests.log)}"
+        if grep -q '^epoch' "$out/train.log" 2> /dev/null; then
             echo
             echo "Default job (\`mmae train --device $kind --epochs 3\`):"
             echo
@@ -166,7 +173,7 @@ case "${1:-}" in
     build) build ;;
     run) shift; run "$@" ;;
     *)
-        sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'
         exit 2
         ;;
 esac
