@@ -99,12 +99,18 @@ public static class GpuFigures
         long after = FreeCudaMemory(be);
         double inputs = (2.0 * p * c.M + (double)p * c.L) * sizeof(float) / (1 << 20);
         string what = Inv($"(inputs z, e and dz: {inputs:F1} MiB)");
-        return before < 0
-            ? $"not measured: ILGPU reports free memory only for CUDA {what}"
+        if (be.Kind != "cuda")
+        {
+            return $"not measured: ILGPU reports free memory only for CUDA {what}";
+        }
+
+        return before < 0 || after < 0
+            ? $"not measured: cuMemGetInfo failed {what}"
             : Inv($"{(before - after) / (double)(1 << 20):F1} MiB {what}");
     }
 
-    // cuMemGetInfo for the context ILGPU made current on this thread when it opened the device.
+    // cuMemGetInfo for the context ILGPU made current on this thread when it opened the device;
+    // -1 on another kind of device or when the driver call fails.
     private static long FreeCudaMemory(GpuBackend be) =>
         be.Kind == "cuda" && CudaAPI.CurrentAPI.GetMemoryInfo(out long free, out _) == CudaError.CUDA_SUCCESS
             ? free

@@ -28,13 +28,7 @@ public class DeviceTests
 
     private static bool CudaPresent => s_cudaPresent.Value;
 
-    private static (int Code, string Out, string Err) Mmae(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CommandLine.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Mmae(params string[] args) => TrainTestSupport.RunMmae(args);
 
     [Fact]
     public void Devices_ListsBothCpuEntriesAndTheAutoChoice()

@@ -9,13 +9,7 @@ namespace Mmae.Tests.Train;
 
 public class TrainCommandTests
 {
-    private static (int Code, string Out, string Err) Mmae(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CommandLine.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Mmae(params string[] args) => TrainTestSupport.RunMmae(args);
 
     private static string MnistFolder => Path.Combine(TrainTestSupport.RepoRoot(), "data", "mnist-10k");
 

@@ -1,3 +1,4 @@
+using ILGPU.Runtime;
 using Mmae.Kernels;
 using Mmae.Kernels.Cpu;
 using Mmae.Kernels.Gpu;
@@ -91,9 +92,11 @@ public static class Devices
         {
             reason = $"none found ({DeviceCatalog.CudaDriverNote()})";
         }
-        catch (NotSupportedException ex)
+        catch (Exception ex) when (ex is NotSupportedException or AcceleratorException)
         {
-            reason = $"CUDA device unusable ({ex.Message})";
+            // A device that refuses a kernel, or a driver error opening it (out of memory, a GPU
+            // in exclusive use by another process).
+            reason = $"CUDA device unusable ({FirstLine(ex.Message)})";
         }
 
         CpuBackend cpu = Cpu(threads);
@@ -113,13 +116,16 @@ public static class Devices
                 $"--device {kind}: {ex.Message.TrimEnd('.')}{driver}. `mmae devices` lists what is here; "
                 + "--device cpu always works.", ex);
         }
-        catch (NotSupportedException ex)
+        catch (Exception ex) when (ex is NotSupportedException or AcceleratorException)
         {
             string hint = kind == "opencl"
                 ? " OpenCL drivers without generic address space support cannot run ILGPU kernels."
                 : "";
             throw new InvalidOperationException(
-                $"--device {kind}: {ex.Message.TrimEnd('.')}.{hint} Use --device cpu instead.", ex);
+                $"--device {kind}: {FirstLine(ex.Message).TrimEnd('.')}.{hint} Use --device cpu instead.", ex);
         }
     }
+
+    // Driver messages can run to several lines; the log and the error keep the first.
+    private static string FirstLine(string text) => text.Split('\n', 2)[0].TrimEnd('\r');
 }
