@@ -8,16 +8,17 @@ namespace Mmae.Kernels.Gpu;
 // a p×p matrix (the CPU twin, Cpu/Distance.Euclidean.cs, has the derivation).
 // p = points, m = latent dim, l = reference dim; z, zc, dz: (p, m); e, ec: (p, l);
 // dz_ij = ||zc_i − zc_j||, de_ij = ||ec_i − ec_j|| on batch-centred rows;
-// S_zz = Σ dz², S_ee = Σ de², S_ze = Σ dz·de over ordered pairs; L = (2/p²)(1 − S_ze/√(S_zz·S_ee)).
+// S_zz = Σ dz², S_ee = Σ de², S_ze = Σ dz·de over ordered pairs;
+// L = (2/p²)(1 − S_ze/√(S_zz·S_ee)).
 // Backward: α = −(2/p²)·dLoss/(N_E·N_Z), β = (2/p²)·dLoss·S_ze/(N_E·N_Z³) with N = √S, and
 //   dz_i = 2α·Σ_j (de_ij/dz_ij)(zc_i − zc_j) + 2β·p·zc_i   (pairs with dz_ij = 0 skipped).
 // Pass kernel: one group per 16-row tile i0 walks every 16-column tile j0. Per step the group
 // stages 16 coordinates of both row strips in shared memory and thread (ty, tx) accumulates
-// the squared distance of pair (i0 + ty, j0 + tx); the same for e. For the backward pass the
-// pair weights de/dz go to a 16×16 shared tile, and thread (ty, tx) adds the weighted
-// differences for row i0 + ty, coordinates tx, tx + 16, ... into a float64 buffer only it
-// writes. The three sums fold per group in a fixed order (FoldRows), then one group folds
-// the groups.
+// the squared distance of pair (i0 + ty, j0 + tx); the same for e. For the gradient the pair
+// weights de/dz go to a 16×16 shared tile, and thread (ty, tx) adds the weighted differences
+// for row i0 + ty, coordinates tx, tx + 16, ... into a float64 buffer only it writes; the
+// forward does this too, so its backward needs only the small gradient kernel. The three
+// sums fold per group in a fixed order (FoldRows), then one group folds the groups.
 // O(p²·(m + l)) time, O(p·(m + l)) memory, deterministic.
 // Limitation: one group per 16-row tile means p/16 groups, so a batch of 256 keeps only 16
 // multiprocessors busy; splitting each row tile's j range over several groups, with their
@@ -36,6 +37,9 @@ public sealed partial class GpuBackend
     private Action<AcceleratorStream, KernelConfig, EuclideanArgs> _euclideanFinish = null!;
     private Action<AcceleratorStream, Index1D, EuclideanArgs> _euclideanGradient = null!;
 
+    // The last EuclideanMatchLossForward's inputs and device terms, for its backward to reuse.
+    private ForwardTerms<EuclideanArgs>? _lastEuclidean;
+
     /// <inheritdoc/>
     public void EuclideanMatchLossForward(
         DeviceBuffer z,
@@ -45,9 +49,10 @@ public sealed partial class GpuBackend
         int l,
         DeviceBuffer loss)
     {
-        EuclideanArgs args = EuclideanPass(z, e, p, m, l, backward: false);
-        args.Loss = V(loss);
-        _euclideanFinish(_stream, Groups(1), args);
+        // The pass also accumulates the weighted differences the gradient needs, so the
+        // backward that follows in training costs one small kernel instead of a second
+        // O(p²·(m + l)) pass; a forward-only evaluation pays that extra accumulation.
+        _lastEuclidean = new(z, e, p, m, l, EuclideanLoss(z, e, p, m, l, V(loss)));
     }
 
     /// <inheritdoc/>
@@ -60,21 +65,36 @@ public sealed partial class GpuBackend
         DeviceBuffer dLoss,
         DeviceBuffer dz)
     {
-        EuclideanArgs args = EuclideanPass(z, e, p, m, l, backward: true);
-        args.Loss = Scratch("euclidean-loss", 1).Cast<float>();
+        // Reuse the preceding forward's sums and weighted differences when it saw these same
+        // buffers (IBackend's contract: z and e did not change in between).
+        EuclideanArgs args = _lastEuclidean is { } last && last.Matches(z, e, p, m, l)
+            ? last.Args
+            : EuclideanLoss(z, e, p, m, l, Scratch("euclidean-loss", 1).Cast<float>());
+        _lastEuclidean = null;
         args.DLoss = V(dLoss);
         args.Dz = V(dz);
-        _euclideanFinish(_stream, Groups(1), args);
         Launch(p * m, _euclideanGradient, args);
     }
 
-    private EuclideanArgs EuclideanPass(
+    /// <summary>Queues the pass, then the sums and the loss into <paramref name="loss"/>.
+    /// </summary>
+    private EuclideanArgs EuclideanLoss(
         DeviceBuffer z,
         DeviceBuffer e,
         int p,
         int m,
         int l,
-        bool backward)
+        ArrayView<float> loss)
+    {
+        EuclideanArgs args = EuclideanPass(z, e, p, m, l);
+        args.Loss = loss;
+        _euclideanFinish(_stream, Groups(1), args);
+        return args;
+    }
+
+    /// <summary>Queues the centring and the pass: per-tile sums and the weighted differences.
+    /// </summary>
+    private EuclideanArgs EuclideanPass(DeviceBuffer z, DeviceBuffer e, int p, int m, int l)
     {
         ArrayView<double> means = Scratch("euclidean-means", m + l);
         ArrayView<float> zc = Scratch("euclidean-zc", ((long)p * m + 1) / 2).Cast<float>();
@@ -86,10 +106,10 @@ public sealed partial class GpuBackend
         int tiles = Ceil(p, Tile);
         var args = new EuclideanArgs
         {
-            Zc = zc, Ec = ec, P = p, M = m, L = l, Backward = backward ? 1 : 0,
+            Zc = zc, Ec = ec, P = p, M = m, L = l,
             Partials = Scratch("euclidean-partials", 3L * tiles),
             Sums = Scratch("euclidean-sums", 3),
-            Weighted = Scratch("euclidean-weighted", backward ? (long)p * m : 1),
+            Weighted = Scratch("euclidean-weighted", (long)p * m),
         };
         _euclideanPass(_stream, Groups(tiles), args);
         return args;
@@ -109,7 +129,7 @@ public sealed partial class GpuBackend
     {
         public ArrayView<float> Zc, Ec, Loss, DLoss, Dz;
         public ArrayView<double> Partials, Sums, Weighted;
-        public int P, M, L, Backward;
+        public int P, M, L;
     }
 
     // dst[i, c] = x[i, c] − means[offset + c], rounded to float.
@@ -181,30 +201,27 @@ public sealed partial class GpuBackend
                 sze += dzv * dev;
             }
 
-            if (a.Backward != 0)
+            weights[t] = valid && dzv > 0 ? (float)(dev / dzv) : 0f;
+            Group.Barrier();
+            if (i < p)
             {
-                weights[t] = valid && dzv > 0 ? (float)(dev / dzv) : 0f;
-                Group.Barrier();
-                if (i < p)
+                for (int k = tx; k < m; k += Tile)
                 {
-                    for (int k = tx; k < m; k += Tile)
+                    double zik = a.Zc[i * m + k];
+                    double s = 0;
+                    int jEnd = XMath.Min(Tile, p - j0);
+                    for (int jj = 0; jj < jEnd; jj++)
                     {
-                        double zik = a.Zc[i * m + k];
-                        double s = 0;
-                        int jEnd = XMath.Min(Tile, p - j0);
-                        for (int jj = 0; jj < jEnd; jj++)
-                        {
-                            s += weights[ty * Tile + jj] * (zik - a.Zc[(j0 + jj) * m + k]);
-                        }
-
-                        a.Weighted[i * m + k] = j0 == 0 ? s : a.Weighted[i * m + k] + s;
+                        s += weights[ty * Tile + jj] * (zik - a.Zc[(j0 + jj) * m + k]);
                     }
-                }
 
-                // No barrier needed before the next tile rewrites weights: that write follows
-                // the next tile's staging barrier (m ≥ 1), which every thread reaches only after
-                // these reads.
+                    a.Weighted[i * m + k] = j0 == 0 ? s : a.Weighted[i * m + k] + s;
+                }
             }
+
+            // No barrier needed before the next tile rewrites weights: that write follows the
+            // next tile's staging barrier (m ≥ 1), which every thread reaches only after these
+            // reads.
         }
 
         reduce[t] = szz;

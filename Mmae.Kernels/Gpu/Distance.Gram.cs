@@ -49,12 +49,13 @@ public sealed partial class GpuBackend
     private Action<AcceleratorStream, Index1D, GramArgs> _gramVFinish = null!;
     private Action<AcceleratorStream, KernelConfig, GramArgs> _gramGradient = null!;
 
+    // The last MatchLossForward's inputs and device terms, for its backward to reuse.
+    private ForwardTerms<GramArgs>? _lastGram;
+
     /// <inheritdoc/>
     public void MatchLossForward(DeviceBuffer z, DeviceBuffer e, int p, int m, int l, DeviceBuffer loss)
     {
-        GramArgs args = GramTerms(z, e, p, m, l);
-        args.Loss = V(loss);
-        _gramFinish(_stream, Groups(1), args);
+        _lastGram = new(z, e, p, m, l, GramLoss(z, e, p, m, l, V(loss)));
     }
 
     /// <inheritdoc/>
@@ -67,18 +68,38 @@ public sealed partial class GpuBackend
         DeviceBuffer dLoss,
         DeviceBuffer dz)
     {
-        GramArgs args = GramTerms(z, e, p, m, l);
-        args.Loss = Scratch("gram-loss", 1).Cast<float>();
+        // The forward pass just before, on these same buffers, left every Gram term in scratch
+        // memory (IBackend's contract says z and e did not change in between); any other
+        // Gram forward since would have replaced _lastGram.
+        GramArgs args = _lastGram is { } last && last.Matches(z, e, p, m, l)
+            ? last.Args
+            : GramLoss(z, e, p, m, l, Scratch("gram-loss", 1).Cast<float>());
+        _lastGram = null;
         args.DLoss = V(dLoss);
         args.Dz = V(dz);
         args.K = Scratch("gram-k", (long)(m + l) * m);
         args.VPartials = Scratch("gram-v-partials", (long)Ceil(p, MeanRows) * m);
         args.VSum = Scratch("gram-v", m);
-        _gramFinish(_stream, Groups(1), args);
         Launch((m + l) * m, _gramWeights, args);
         Launch(Ceil(p, MeanRows) * m, _gramVPartials, args);
         Launch(m, _gramVFinish, args);
         _gramGradient(_stream, Groups(Ceil(m, Tile), Ceil(p, Tile)), args);
+    }
+
+    /// <summary>Queues the Gram terms, then C, Q, R and the loss into <paramref name="loss"/>.
+    /// </summary>
+    private GramArgs GramLoss(
+        DeviceBuffer z,
+        DeviceBuffer e,
+        int p,
+        int m,
+        int l,
+        ArrayView<float> loss)
+    {
+        GramArgs args = GramTerms(z, e, p, m, l);
+        args.Loss = loss;
+        _gramFinish(_stream, Groups(1), args);
+        return args;
     }
 
     /// <summary>Queues the means, row norms and Gram matrix shared by forward and backward.

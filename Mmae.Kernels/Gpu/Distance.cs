@@ -155,4 +155,21 @@ public sealed partial class GpuBackend
         double inv = nrm > 0 ? 1.0 / nrm : 0.0;
         dx[i] = (float)((dy[i] - y[i] * sums[0]) * inv);
     }
+
+    /// <summary>
+    /// What a matching-loss forward left in scratch memory for the backward after it: the
+    /// inputs it read and its kernel arguments (views of that memory).
+    /// </summary>
+    private readonly record struct ForwardTerms<TArgs>(
+        DeviceBuffer Z,
+        DeviceBuffer E,
+        int P,
+        int M,
+        int L,
+        TArgs Args)
+    {
+        /// <summary>Whether a backward call sees the same buffers and sizes.</summary>
+        public bool Matches(DeviceBuffer z, DeviceBuffer e, int p, int m, int l) =>
+            ReferenceEquals(Z, z) && ReferenceEquals(E, e) && P == p && M == m && L == l;
+    }
 }

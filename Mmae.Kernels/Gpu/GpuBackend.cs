@@ -273,8 +273,11 @@ public sealed partial class GpuBackend : IBackend, IDisposable
         return buffer.View;
     }
 
+    // A grid of x·y·z groups of GroupSize threads; an empty extent still launches one group.
     private static KernelConfig Groups(int x, int y = 1, int z = 1) =>
-        new(new Index3D(Math.Max(x, 1), Math.Max(y, 1), Math.Max(z, 1)), new Index3D(GroupSize, 1, 1));
+        new(
+            new Index3D(Math.Max(x, 1), Math.Max(y, 1), Math.Max(z, 1)),
+            new Index3D(GroupSize, 1, 1));
 
     private static int Ceil(long n, int d) => (int)((n + d - 1) / d);
 

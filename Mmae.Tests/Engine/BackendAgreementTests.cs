@@ -49,12 +49,12 @@ public class BackendAgreementTests
     }
 
     /// <summary>
-    /// Three Adam steps on <paramref name="be"/> give the same losses as on the CPU backend.
+    /// Two Adam steps on <paramref name="be"/> give the same losses as on the CPU backend.
     /// </summary>
     internal static void AssertTrainingAgreesWithCpu(IBackend be)
     {
-        var test = Train(be, 20, 12, MatchDistance.Squared);
-        var cpu = Train(new CpuBackend(2), 20, 12, MatchDistance.Squared);
+        var test = Train(be, 20, 12, MatchDistance.Squared, steps: 2);
+        var cpu = Train(new CpuBackend(2), 20, 12, MatchDistance.Squared, steps: 2);
 
         // Losses, not weights: a bias before batch norm has an exactly zero gradient whose
         // rounding noise Adam turns into ±lr steps that differ between any two backends (up to
@@ -100,24 +100,25 @@ public class BackendAgreementTests
     }
 
     private static double[] Run(IBackend be, int width = 20, int batch = 12) =>
-        Train(be, width, batch, MatchDistance.Squared).Parameters;
+        Train(be, width, batch, MatchDistance.Squared, steps: 3).Parameters;
 
     /// <summary>
-    /// Three Adam steps of a small model on one batch: the loss before each step and after the
-    /// last (four values), and the parameters after the last step.
+    /// Adam steps of a small model on one batch: the loss before each step and after the last
+    /// (steps + 1 values), and the parameters after the last step.
     /// </summary>
     internal static (double[] Losses, double[] Parameters) Train(
         IBackend be,
         int width,
         int batch,
-        MatchDistance distance)
+        MatchDistance distance,
+        int steps)
     {
         var rng = new Rng(5);
         var model = new DeepAutoencoder(be, width, 3, new Rng(6), [16, 8]);
         var adam = new Adam(model.Parameters());
         var x = Tensor.FromArray(be, GradientCheck.Random(rng, batch * width, 0.5), batch, width);
         var e = Tensor.FromArray(be, GradientCheck.Random(rng, batch * 2), batch, 2);
-        var losses = new double[4];
+        var losses = new double[steps + 1];
         for (int s = 0; s < losses.Length; s++)
         {
             adam.ZeroGrad();
@@ -138,15 +139,16 @@ public class BackendAgreementTests
 /// The GPU backend's kernels, run by the engine on ILGPU's CPU accelerator: a whole forward and
 /// backward pass against the float64 oracle, and training steps against the CPU backend.
 /// </summary>
+/// <remarks>Squared distances only, to keep the emulator's time down: the plain-distance
+/// kernels are checked on their own in <see cref="IlgpuCpuMatchLossAccuracyTests"/>, and the
+/// device tests run the engine with both.</remarks>
 [Collection(IlgpuCpuCollection.Name)]
 public sealed class IlgpuCpuAgreementTests(IlgpuCpuFixture fixture)
 {
-    [Theory]
-    [InlineData(MatchDistance.Squared)]
-    [InlineData(MatchDistance.Euclidean)]
-    public void Gradients_IlgpuCpuMatchesScalarOracle(MatchDistance distance)
+    [Fact]
+    public void Gradients_IlgpuCpuMatchesScalarOracle()
     {
-        BackendAgreementTests.AssertGradientsAgree(fixture.Backend, distance);
+        BackendAgreementTests.AssertGradientsAgree(fixture.Backend, MatchDistance.Squared);
     }
 
     [Fact]

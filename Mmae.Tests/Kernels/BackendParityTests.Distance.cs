@@ -130,7 +130,7 @@ public abstract partial class BackendParityTests
     }
 
     [Theory]
-    [MemberData(nameof(MatchShapes))]
+    [TestClassData(nameof(MatchShapes))]
     public void MatchLoss_MatchesOracle(int p, int m, int l)
     {
         var rng = new Random(p * m + l);

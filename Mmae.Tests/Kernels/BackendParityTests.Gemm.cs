@@ -41,12 +41,16 @@ public abstract partial class BackendParityTests
     /// plain accumulation, both scaled with a negative alpha, alpha = 0 (C = beta·C), and
     /// a subtraction of the old C.
     /// </summary>
-    public static TheoryData<bool, bool, int, int, int, float, float> GemmScalings()
+    public static TheoryData<bool, bool, int, int, int, float, float> GemmScalings() =>
+        WithScalings([[7, 5, 3], [33, 17, 65]]);
+
+    /// <summary>Each (m, n, k) of <paramref name="shapes"/> with every (alpha, beta) variant
+    /// and all four transpose combinations.</summary>
+    protected static TheoryData<bool, bool, int, int, int, float, float> WithScalings(int[][] shapes)
     {
         var data = new TheoryData<bool, bool, int, int, int, float, float>();
         (float Alpha, float Beta)[] scalings = [(0.5f, 0.0f), (1.0f, 1.0f), (-1.5f, 0.25f),
             (0.0f, 0.5f), (2.0f, -1.0f)];
-        int[][] shapes = [[7, 5, 3], [33, 17, 65]];
         foreach ((float alpha, float beta) in scalings)
         {
             foreach (int[] s in shapes)
@@ -72,7 +76,7 @@ public abstract partial class BackendParityTests
     }
 
     [Theory]
-    [MemberData(nameof(GemmScalings))]
+    [TestClassData(nameof(GemmScalings))]
     public void Gemm_AlphaBeta_MatchesOracle(
         bool transA,
         bool transB,
