@@ -4,7 +4,7 @@
 #   tools/gpu/run.sh build        Here, with the .NET 10 SDK. Publishes mmae, Mmae.Tests and
 #                                 Mmae.Bench self-contained for linux-x64 (the runtime included)
 #                                 into one folder and packs it as
-#                                 artifacts/gpu/mmae-gpu-linux-x64.tar.gz (about 46 MiB; the
+#                                 artifacts/gpu/mmae-gpu-linux-x64.tar.gz (about 45 MiB; the
 #                                 unpacked folder is about 114 MiB). Carry that file.
 #   tools/gpu/run.sh run [DIR]    There, from the repository root. Unpacks the archive into a
 #                                 temporary folder and runs, each step under a time limit:
