@@ -57,7 +57,8 @@ public static class Figures
         }
     }
 
-    private static double Run(Action action)
+    /// <summary>Runs an action as a function, for <see cref="MedianMs"/>.</summary>
+    internal static double Run(Action action)
     {
         action();
         return 0;
@@ -65,7 +66,8 @@ public static class Figures
 
     private static void Row(string what, string value) => Console.WriteLine($"| {what} | {value} |");
 
-    private static DeviceBuffer Random(IBackend be, Rng rng, int n)
+    /// <summary>n standard normal values on the backend.</summary>
+    internal static DeviceBuffer Random(IBackend be, Rng rng, int n)
     {
         var v = new double[n];
         for (int i = 0; i < n; i++)
@@ -76,24 +78,38 @@ public static class Figures
         return be.Upload(v);
     }
 
-    private static double MatchStep(IBackend be, Rng rng, int p, bool plain, int reps)
+    /// <summary>
+    /// Median ms of L_mm forward + backward on p random rows (m-D latent, l-D reference);
+    /// <paramref name="sync"/> waits for a device backend's queue inside the timed region.
+    /// </summary>
+    internal static double MatchStep(
+        IBackend be,
+        Rng rng,
+        int p,
+        bool plain,
+        int reps,
+        int m = 256,
+        int l = 100,
+        Action? sync = null,
+        int warmup = 1)
     {
-        const int M = 256, L = 100;
-        DeviceBuffer z = Random(be, rng, p * M), e = Random(be, rng, p * L);
-        DeviceBuffer loss = be.Allocate(1), dz = be.Allocate(p * M), dLoss = be.Upload(new[] { 1f });
+        DeviceBuffer z = Random(be, rng, p * m), e = Random(be, rng, p * l);
+        DeviceBuffer loss = be.Allocate(1), dz = be.Allocate(p * m), dLoss = be.Upload(new[] { 1f });
         return MedianMs(() => Run(() =>
         {
             if (plain)
             {
-                be.EuclideanMatchLossForward(z, e, p, M, L, loss);
-                be.EuclideanMatchLossBackward(z, e, p, M, L, dLoss, dz);
+                be.EuclideanMatchLossForward(z, e, p, m, l, loss);
+                be.EuclideanMatchLossBackward(z, e, p, m, l, dLoss, dz);
             }
             else
             {
-                be.MatchLossForward(z, e, p, M, L, loss);
-                be.MatchLossBackward(z, e, p, M, L, dLoss, dz);
+                be.MatchLossForward(z, e, p, m, l, loss);
+                be.MatchLossBackward(z, e, p, m, l, dLoss, dz);
             }
-        }), reps, 1);
+
+            sync?.Invoke();
+        }), reps, warmup);
     }
 
     /// <summary>One DeepAE (784-1000-500-250-256) + L_mm (l = 100) step with Adam, in ms.</summary>
@@ -103,7 +119,9 @@ public static class Figures
         return MedianMs(runner.Step, reps, 3);
     }
 
-    private static double MedianMs(Func<double> run, int reps, int warmup)
+    /// <summary>Median wall time in ms of <paramref name="reps"/> runs after
+    /// <paramref name="warmup"/> untimed ones.</summary>
+    internal static double MedianMs(Func<double> run, int reps, int warmup)
     {
         for (int i = 0; i < warmup; i++)
         {

@@ -7,6 +7,8 @@ using Mmae.Bench;
 //   step [batch]                 one training-step figure with allocation and GC counts
 //   gemm [threads]               SGEMM GFLOP/s at the DeepAE's shapes
 //   lmm [p] [threads]            L_mm forward and backward timed apart, both kernels
+//   gpu [KIND] [--smoke]         L_mm, SGEMM and training-step figures on an ILGPU device
+//                                (KIND cuda by default, opencl, or ilgpu-cpu with --smoke)
 //   anything else                BenchmarkDotNet (e.g. `--filter *MatchLoss*`, `--job short`)
 int IntArg(int index, int fallback) =>
     args.Length > index && int.TryParse(args[index], NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)
@@ -27,7 +29,12 @@ switch (args.FirstOrDefault())
     case "gemm":
         GemmFigure.Run(IntArg(1, Environment.ProcessorCount));
         break;
+    case "gpu":
+        return GpuFigures.Run(args.Skip(1).FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "cuda",
+            args.Contains("--smoke"));
     default:
         BenchmarkSwitcher.FromAssembly(typeof(Figures).Assembly).Run(args);
         break;
 }
+
+return 0;

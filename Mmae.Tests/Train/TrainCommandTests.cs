@@ -9,13 +9,7 @@ namespace Mmae.Tests.Train;
 
 public class TrainCommandTests
 {
-    private static (int Code, string Out, string Err) Mmae(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CommandLine.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Mmae(params string[] args) => TrainTestSupport.RunMmae(args);
 
     private static string MnistFolder => Path.Combine(TrainTestSupport.RepoRoot(), "data", "mnist-10k");
 
@@ -74,6 +68,8 @@ public class TrainCommandTests
     [InlineData("--reference", "pca:0", "--reference")]
     [InlineData("--reference", "tsne:2", "--reference")]
     [InlineData("--device", "tpu", "--device")]
+    [InlineData("--hidden", "100,0", "--hidden")]
+    [InlineData("--hidden", "", "--hidden")]
     public void Train_BadOption_ExitsWithUsageErrorNamingIt(string option, string value, string named)
     {
         var (code, _, err) = Mmae("train", option, value);

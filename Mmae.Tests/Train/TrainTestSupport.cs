@@ -83,6 +83,16 @@ internal static class TrainTestSupport
             $"Mmae.sln not found above {AppContext.BaseDirectory}");
     }
 
+    /// <summary>Runs the <c>mmae</c> command line in-process; returns its exit code and output.
+    /// </summary>
+    public static (int Code, string Out, string Err) RunMmae(string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = Mmae.Train.Cli.CommandLine.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
     /// <summary>Standard normal samples (Box-Muller), never exactly zero in practice.</summary>
     public static double NextGaussian(this Random random)
     {

@@ -1,4 +1,5 @@
 using Mmae.Engine.IO;
+using Mmae.Kernels;
 using Mmae.Train.Output;
 using Mmae.Train.Training;
 
@@ -17,8 +18,8 @@ public static class EncodeCommand
                 + "and prints the reconstruction MSE.")
             .Add("data", "DIR", "bundled MNIST-10k", "IDX data folder to embed", v => data = v)
             .Add("out", "FILE", "RUN_DIR/encoded.npy", "where to write the codes", v => output = v)
-            .Add("threads", "N", "all cores", "compute threads", v => threads = OptionTable.Int(v, 1, 1024))
-            .Add("device", "NAME", "auto", "compute device: auto or cpu", v => device = Devices.Validate(v));
+            .Add("threads", "N", "all cores", "CPU backend threads", v => threads = OptionTable.Int(v, 1, 1024))
+            .Add("device", "NAME", "auto", Devices.Help, v => device = Devices.Validate(v));
         if (!table.Parse(args))
         {
             stdout.WriteLine(table.Usage());
@@ -37,8 +38,9 @@ public static class EncodeCommand
             throw new CheckpointFormatException($"{checkpoint}: checkpoint not found.");
         }
 
-        var (backend, why) = Devices.Create(device, threads);
-        stdout.WriteLine(why);
+        using DeviceChoice choice = Devices.Create(device, threads);
+        IBackend backend = choice.Backend;
+        stdout.WriteLine(choice.Why);
         var model = Checkpoint.Load(checkpoint, backend);
         var dataset = CommandLine.LoadData(data);
         if (dataset.Dim != model.InputDim)

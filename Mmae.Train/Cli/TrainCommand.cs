@@ -30,12 +30,12 @@ public static class TrainCommand
             throw new UsageException($"option --batch {o.Batch}: larger than the data set ({data.Count} samples)");
         }
 
-        var (backend, why) = Devices.Create(o.Device, o.Threads);
+        using DeviceChoice device = Devices.Create(o.Device, o.Threads);
         string outPath = o.Out ?? Path.Combine("runs", o.DefaultRunName());
         var folder = RunFolder.Create(outPath);
         try
         {
-            stdout.WriteLine(why);
+            stdout.WriteLine(device.Why);
             PrintOptions(stdout, o, outPath);
             stdout.WriteLine(FormattableString.Invariant(
                 $"data: {data.Name}, {data.Count} samples × {data.Dim} features, labels 0..{data.Labels.Max()}"));
@@ -45,7 +45,7 @@ public static class TrainCommand
                 $"reference: {o.Reference}, {data.Count} × {refDim} in {sw.Elapsed.TotalSeconds:F1} s"));
             bool interactive = !Console.IsErrorRedirected && ReferenceEquals(stderr, Console.Error);
             var progress = new ProgressBar(stderr, interactive);
-            var summary = new Trainer(o, backend, stdout, progress).Run(data, reference, refDim, folder);
+            var summary = new Trainer(o, device.Backend, stdout, progress).Run(data, reference, refDim, folder);
             folder.Commit();
             stdout.WriteLine($"run written to {summary.Folder}");
             return 0;
@@ -63,6 +63,7 @@ public static class TrainCommand
         {
             ("data", o.Data ?? "(bundled mnist-10k)"),
             ("latent", o.Latent.ToString(CultureInfo.InvariantCulture)),
+            ("hidden", string.Join(",", o.Hidden)),
             ("reference", o.Reference),
             ("distance", o.Distance),
             ("lambda", o.Lambda.ToString(CultureInfo.InvariantCulture)),
@@ -71,6 +72,7 @@ public static class TrainCommand
             ("lr", o.LearningRate.ToString(CultureInfo.InvariantCulture)),
             ("seed", o.Seed.ToString(CultureInfo.InvariantCulture)),
             ("eval-size", o.EvalSize.ToString(CultureInfo.InvariantCulture)),
+            ("device", o.Device),
             ("out", outPath),
         };
         foreach ((string k, string v) in rows)
@@ -103,6 +105,9 @@ public static class TrainCommand
                     : throw new ArgumentException("expected squared or euclidean") }))
             .Add("lambda", "X", Inv(d.Lambda), "weight of the manifold-matching loss (0 = plain AE)",
                 v => set(get() with { Lambda = OptionTable.Float(v, 0f) }))
+            .Add("hidden", "W,W,..", string.Join(",", d.Hidden),
+                "hidden layer widths of the encoder (the decoder mirrors them)",
+                v => set(get() with { Hidden = Widths(v) }))
             .Add("batch", "P", Inv(d.Batch), "mini-batch size (at least 2)",
                 v => set(get() with { Batch = OptionTable.Int(v, 2) }))
             .Add("epochs", "N", Inv(d.Epochs), "passes over the data (about 2 minutes on 2 cores)",
@@ -116,9 +121,13 @@ public static class TrainCommand
                 v => set(get() with { EvalSize = OptionTable.Int(v, 4) }))
             .Add("out", "DIR", "runs/<time>-<settings>", "run folder to create (must not exist)",
                 v => set(get() with { Out = v }))
-            .Add("threads", "N", "all cores", "compute threads",
+            .Add("threads", "N", "all cores", "CPU backend threads",
                 v => set(get() with { Threads = OptionTable.Int(v, 1, 1024) }))
-            .Add("device", "NAME", d.Device, "compute device: auto or cpu",
+            .Add("device", "NAME", d.Device, Devices.Help,
                 v => set(get() with { Device = Devices.Validate(v) }));
     }
+
+    // "1000,500,250" → [1000, 500, 250]; every width a whole number of at least 1.
+    private static int[] Widths(string value) =>
+        value.Split(',').Select(w => OptionTable.Int(w.Trim(), 1)).ToArray();
 }

@@ -65,6 +65,24 @@ def deep_ae(m=256):
     return enc, dec
 
 
+def training_step(batch, device="cpu"):
+    """One DeepAE + L_mm (cdist) step with Adam on fixed random data, as a function returning
+    the loss (a device tensor: reading it waits for the device)."""
+    enc, dec = (net.to(device) for net in deep_ae())
+    opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=1e-3)
+    x = torch.rand(batch, 784, device=device) * 2 - 1
+    e = torch.randn(batch, 100, device=device)
+
+    def step():
+        opt.zero_grad()
+        z = enc(x)
+        loss = torch.nn.functional.mse_loss(dec(z), x) + mm_loss_cdist(z, e)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
@@ -113,18 +131,7 @@ def main():
     print(f"| L_mm fwd+bwd plain distances (cdist), p = 4096 | {median_ms(plain_step, reps, warmup=1):.2f} |")
 
     for batch in [128, 256, 1024]:
-        enc, dec = deep_ae()
-        opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=1e-3)
-        x = torch.rand(batch, 784) * 2 - 1
-        e = torch.randn(batch, 100)
-
-        def train_step():
-            opt.zero_grad()
-            z = enc(x)
-            loss = torch.nn.functional.mse_loss(dec(z), x) + mm_loss_cdist(z, e)
-            loss.backward()
-            opt.step()
-        ms = median_ms(train_step, 10 if not args.quick else 5, warmup=3)
+        ms = median_ms(training_step(batch), 10 if not args.quick else 5, warmup=3)
         print(f"| training step, batch {batch} | {ms:.1f} ({batch * 1000 / ms:.0f} samples/s) |")
 
 
