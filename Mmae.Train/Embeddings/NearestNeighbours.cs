@@ -1,0 +1,232 @@
+using Mmae.Kernels;
+using Mmae.Kernels.Cpu;
+
+namespace Mmae.Train.Embeddings;
+
+/// <summary>The k nearest neighbours of each of n points, the point itself excluded.</summary>
+/// <remarks>n = points, k = neighbours; Indices and Distances are (n, k), row-major, each row
+/// nearest first with ties in index order. Distances are Euclidean.</remarks>
+public sealed class NeighbourGraph
+{
+    /// <summary>Wraps neighbour lists.</summary>
+    /// <exception cref="ArgumentException">An array length is not n × k.</exception>
+    public NeighbourGraph(int count, int k, int[] indices, float[] distances)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        ArgumentNullException.ThrowIfNull(distances);
+        if (indices.LongLength != (long)count * k || distances.LongLength != (long)count * k)
+        {
+            throw new ArgumentException(
+                $"NeighbourGraph: expected {(long)count * k} indices and distances ({count} x {k}), "
+                + $"got {indices.LongLength} and {distances.LongLength}.", nameof(indices));
+        }
+
+        Count = count;
+        K = k;
+        Indices = indices;
+        Distances = distances;
+    }
+
+    /// <summary>Number of points n.</summary>
+    public int Count { get; }
+
+    /// <summary>Neighbours per point k.</summary>
+    public int K { get; }
+
+    /// <summary>(n, k) neighbour indices, nearest first.</summary>
+    public int[] Indices { get; }
+
+    /// <summary>(n, k) Euclidean distances matching <see cref="Indices"/>.</summary>
+    public float[] Distances { get; }
+
+    /// <summary>The neighbours of point <paramref name="i"/>.</summary>
+    public ReadOnlySpan<int> Row(int i) => Indices.AsSpan(i * K, K);
+
+    /// <summary>The distances to the neighbours of point <paramref name="i"/>.</summary>
+    public ReadOnlySpan<float> RowDistances(int i) => Distances.AsSpan(i * K, K);
+}
+
+/// <summary>How the k nearest neighbours are found.</summary>
+public enum NeighbourSearch
+{
+    /// <summary>Exact below <see cref="NearestNeighbours.ExactLimit"/> points, descent above.</summary>
+    Auto,
+
+    /// <summary>Every pairwise distance, through blocked matrix products.</summary>
+    Exact,
+
+    /// <summary>Nearest-neighbour descent from a random-projection forest (approximate).</summary>
+    Descent,
+}
+
+/// <summary>Exact k-nearest-neighbour search by blocked matrix products.</summary>
+/// <remarks>
+/// n = points, d = features; x: (n, d) row-major. |x_i − x_j|² = |x_i|² + |x_j|² − 2 x_i·x_j,
+/// with the dot products from the CPU backend's packed SGEMM on blocks of rows against the
+/// rows from the block on, so each pair is multiplied once: about n² d flops at
+/// matrix-product speed, and O(block × n + n k) memory. That float expansion
+/// cancels digits for near points, so it only picks a few more candidates than needed; their
+/// distances are then recomputed directly and the k nearest kept.
+/// </remarks>
+public static class NearestNeighbours
+{
+    /// <summary>Above this many points <see cref="NeighbourSearch.Auto"/> uses descent.</summary>
+    public const int ExactLimit = 20_000;
+
+    // Extra candidates taken from the SGEMM distances before the direct recomputation: the
+    // float expansion errs by about 1e-7 |x|², far below the gap to the 9th next point.
+    private const int CandidateMargin = 8;
+
+    // Rows per SGEMM block: 4M floats (16 MiB) of dot products at a time.
+    private const int BlockFloats = 1 << 22;
+
+    // Columns per work item when the products are read by column.
+    private const int ColumnChunk = 128;
+
+    /// <summary>Finds the k nearest neighbours of every point by the chosen search.</summary>
+    /// <param name="x">n × d points, row-major.</param>
+    /// <param name="n">Number of points.</param>
+    /// <param name="d">Features per point.</param>
+    /// <param name="k">Neighbours per point, 1 ≤ k &lt; n.</param>
+    /// <param name="search">Exact, descent, or auto (by <see cref="ExactLimit"/>).</param>
+    /// <param name="seed">Seed of the descent's random choices.</param>
+    /// <param name="threads">Compute threads; 0 means every core.</param>
+    /// <exception cref="ArgumentException">x.Length is not n × d.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">k is outside 1..n − 1.</exception>
+    public static NeighbourGraph Find(float[] x, int n, int d, int k, NeighbourSearch search,
+        int seed, int threads)
+    {
+        bool exact = search == NeighbourSearch.Exact
+            || (search == NeighbourSearch.Auto && n <= ExactLimit);
+        return exact
+            ? Exact(x, n, d, k, threads)
+            : NeighbourDescent.Run(x, n, d, k, seed, threads);
+    }
+
+    /// <summary>The exact k nearest neighbours of every point.</summary>
+    /// <param name="x">n × d points, row-major.</param>
+    /// <param name="n">Number of points.</param>
+    /// <param name="d">Features per point.</param>
+    /// <param name="k">Neighbours per point, 1 ≤ k &lt; n.</param>
+    /// <param name="threads">Compute threads; 0 means every core.</param>
+    /// <returns>The graph; each row is sorted by (distance, index), so the result does not
+    /// depend on the thread count.</returns>
+    /// <exception cref="ArgumentException">x.Length is not n × d.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">k is outside 1..n − 1.</exception>
+    public static NeighbourGraph Exact(float[] x, int n, int d, int k, int threads)
+    {
+        Validate(x, n, d, k, "NearestNeighbours.Exact");
+        int candidates = Math.Min(n - 1, k + CandidateMargin);
+        float[] norms = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            ReadOnlySpan<float> row = x.AsSpan(i * d, d);
+            norms[i] = RowMath.Dot(row, row);
+        }
+
+        float[] heapDist = new float[n * candidates];
+        int[] heapIndex = new int[n * candidates];
+        NeighbourHeap.Clear(heapDist, heapIndex);
+        var backend = threads > 0 ? new CpuBackend(threads) : new CpuBackend();
+        ParallelOptions parallel = RowMath.Parallelism(threads);
+        int block = Math.Clamp(BlockFloats / n, 16, n);
+
+        // FloatBuffer wraps the arrays, so the products land in `dots` without a copy.
+        float[] dots = new float[block * n];
+        float[] partRows = new float[block * d];
+        var all = new FloatBuffer(backend, x);
+        var products = new FloatBuffer(backend, dots);
+        var part = new FloatBuffer(backend, partRows);
+        for (int i0 = 0; i0 < n; i0 += block)
+        {
+            // Only the lower block triangle is multiplied: dots (rows, cols) = x[i0 .. i0 + rows)
+            // · x[0 .. i0 + rows)ᵀ, a prefix of x, so each pair is multiplied once and serves
+            // both its row and its column.
+            int rows = Math.Min(block, n - i0);
+            int cols = i0 + rows;
+            x.AsSpan(i0 * d, rows * d).CopyTo(partRows);
+            backend.Gemm(false, true, rows, cols, d, 1f, part, all, 0f, products);
+
+            // Rows of the block take every column up to the block's end.
+            Parallel.For(0, rows, parallel, r =>
+            {
+                int i = i0 + r;
+                OfferRow(dots.AsSpan(r * cols, cols), i, norms, heapDist.AsSpan(i * candidates, candidates),
+                    heapIndex.AsSpan(i * candidates, candidates));
+            });
+
+            // Points before the block take the block's rows, read in column chunks so the
+            // products are still walked along rows.
+            Parallel.For(0, (i0 + ColumnChunk - 1) / ColumnChunk, parallel, chunk =>
+            {
+                int c0 = chunk * ColumnChunk;
+                int c1 = Math.Min(i0, c0 + ColumnChunk);
+                for (int r = 0; r < rows; r++)
+                {
+                    int i = i0 + r;
+                    float ni = norms[i];
+                    for (int j = c0; j < c1; j++)
+                    {
+                        float dij = ni + norms[j] - 2f * dots[r * cols + j];
+                        Span<float> hd = heapDist.AsSpan(j * candidates, candidates);
+                        if (NeighbourHeap.Less(dij, i, hd[0], heapIndex[j * candidates]))
+                        {
+                            NeighbourHeap.TryPush(hd, heapIndex.AsSpan(j * candidates, candidates), dij, i);
+                        }
+                    }
+                }
+            });
+        }
+
+        int[] indices = new int[n * k];
+        float[] distances = new float[n * k];
+        Parallel.For(0, n, parallel, i =>
+        {
+            Span<float> dist = heapDist.AsSpan(i * candidates, candidates);
+            Span<int> index = heapIndex.AsSpan(i * candidates, candidates);
+            ReadOnlySpan<float> xi = x.AsSpan(i * d, d);
+            for (int c = 0; c < candidates; c++)
+            {
+                dist[c] = MathF.Sqrt(RowMath.SquaredDistance(xi, x.AsSpan(index[c] * d, d)));
+            }
+
+            NeighbourHeap.SortAscending(dist, index);
+            dist[..k].CopyTo(distances.AsSpan(i * k, k));
+            index[..k].CopyTo(indices.AsSpan(i * k, k));
+        });
+
+        return new NeighbourGraph(n, k, indices, distances);
+    }
+
+    // Offers the expanded squared distances from point i to points 0, 1, ... to i's heap.
+    private static void OfferRow(ReadOnlySpan<float> dots, int i, float[] norms, Span<float> dist,
+        Span<int> index)
+    {
+        float ni = norms[i];
+        for (int j = 0; j < dots.Length; j++)
+        {
+            float dj = ni + norms[j] - 2f * dots[j];
+            if (j != i && NeighbourHeap.Less(dj, j, dist[0], index[0]))
+            {
+                NeighbourHeap.TryPush(dist, index, dj, j);
+            }
+        }
+    }
+
+    internal static void Validate(float[] x, int n, int d, int k, string operation)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (n < 2 || d < 1 || x.LongLength != (long)n * d)
+        {
+            throw new ArgumentException(
+                $"{operation}: expected x of n x d values with n >= 2 and d >= 1, got n = {n}, "
+                + $"d = {d} and {x.LongLength} values.", nameof(x));
+        }
+
+        if (k < 1 || k >= n)
+        {
+            throw new ArgumentOutOfRangeException(nameof(k),
+                $"{operation}: k must be in 1..n - 1 = 1..{n - 1}, got {k}.");
+        }
+    }
+}
