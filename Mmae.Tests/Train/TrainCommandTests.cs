@@ -72,7 +72,7 @@ public class TrainCommandTests
     [InlineData("--lambda", "NaN", "--lambda")]
     [InlineData("--epochs", "0", "--epochs")]
     [InlineData("--reference", "pca:0", "--reference")]
-    [InlineData("--reference", "tsne:2", "--reference")]
+    [InlineData("--reference", "tsne:4", "--reference")]
     [InlineData("--device", "tpu", "--device")]
     public void Train_BadOption_ExitsWithUsageErrorNamingIt(string option, string value, string named)
     {
@@ -165,7 +165,7 @@ public class TrainCommandTests
     }
 
     // The first n bundled digits as a raw IDX folder.
-    private static string MakeSmallMnist(TempFolder tmp, int n)
+    internal static string MakeSmallMnist(TempFolder tmp, int n)
     {
         IdxImages images = IdxReader.ReadImages(Path.Combine(MnistFolder, "images-idx3-ubyte.gz"));
         byte[] labels = IdxReader.ReadLabels(Path.Combine(MnistFolder, "labels-idx1-ubyte.gz"));

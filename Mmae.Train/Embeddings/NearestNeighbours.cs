@@ -129,7 +129,7 @@ public static class NearestNeighbours
         NeighbourHeap.Clear(heapDist, heapIndex);
         var backend = threads > 0 ? new CpuBackend(threads) : new CpuBackend();
         ParallelOptions parallel = RowMath.Parallelism(threads);
-        int block = Math.Clamp(BlockFloats / n, 16, n);
+        int block = Math.Min(n, Math.Max(16, BlockFloats / n));
 
         // FloatBuffer wraps the arrays, so the products land in `dots` without a copy.
         float[] dots = new float[block * n];

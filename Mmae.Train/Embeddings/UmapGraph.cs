@@ -11,7 +11,8 @@ namespace Mmae.Train.Embeddings;
 /// local connectivity c, and σ_i solves Σ_j exp(−max(0, d_j − ρ_i) / σ_i) = log2(k + 1)
 /// (k + 1 counts the point itself, as n_neighbors does) by binary search. Then
 /// a_ij = exp(−max(0, d_ij − ρ_i) / σ_i), so the nearest ⌊c⌋ neighbours get 1, and the graph
-/// is A + Aᵀ − A ∘ Aᵀ. σ_i is kept at least 1e-3 times the mean neighbour distance, so
+/// is A + Aᵀ − A ∘ Aᵀ, computed as 1 − (1 − A) ∘ (1 − Aᵀ) so that a membership of 1 stays
+/// exactly 1. σ_i is kept at least 1e-3 times the mean neighbour distance, so
 /// duplicate-heavy rows do not collapse.
 /// </remarks>
 public static class UmapGraph
@@ -62,7 +63,7 @@ public static class UmapGraph
         });
 
         return SparseMatrix.FromNeighbours(n, k, graph.Indices, memberships)
-            .Symmetrize((a, b) => a + b - a * b);
+            .Symmetrize((a, b) => 1 - (1 - a) * (1 - b));
     }
 
     /// <summary>ρ: the distance to the ⌊c⌋-th nearest non-zero neighbour, interpolated.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 using Mmae.Train.Cli;
 using Mmae.Train.Embeddings;
 
@@ -30,6 +31,7 @@ public sealed record ReferenceParameters
     public int UmapEpochs { get; init; }
 
     /// <summary>Neighbour search: auto, exact or descent.</summary>
+    [JsonConverter(typeof(JsonStringEnumConverter<NeighbourSearch>))]
     public NeighbourSearch Knn { get; init; } = NeighbourSearch.Auto;
 
     /// <summary>Seed of t-SNE's random parts and of UMAP.</summary>
