@@ -13,7 +13,7 @@ namespace Mmae.Train.Embeddings;
 /// Block subspace iteration on (I + M) / 2, whose spectrum lies in [0, 1], finds the next
 /// L: b = L + 8 vectors are multiplied <see cref="StepsPerRotation"/> times, orthonormalised
 /// (Gram-Schmidt, twice) and rotated onto the Ritz vectors of the small projected matrix; it stops when the L Ritz
-/// values change by less than 1e-7 or after <see cref="MaxRotations"/> rotations.</para>
+/// values change by less than 1e-6 or after <see cref="MaxRotations"/> rotations.</para>
 /// <para>Limitation: on a graph with several connected components, more than one eigenvalue
 /// equals 1, so the leading vectors mostly tell the components apart (the layout places
 /// them apart; within-component structure comes from the optimisation). The cost is O(b² n)
@@ -31,7 +31,7 @@ public static class SpectralLayout
     /// <summary>Most Rayleigh-Ritz rotations.</summary>
     public const int MaxRotations = 150;
 
-    private const double RitzTolerance = 1e-7;
+    private const double RitzTolerance = 1e-6;
 
     /// <summary>The L leading non-trivial eigenvectors as n × L coordinates.</summary>
     /// <param name="w">Symmetric non-negative weights.</param>
@@ -75,21 +75,18 @@ public static class SpectralLayout
 
         double[] next = new double[b * n];
         double[] ritz = new double[b];
-        ParallelOptions parallel = RowMath.Parallelism(threads);
+        var products = new Products(w, scale, b, RowMath.Parallelism(threads));
         Orthonormalise(v, b, n, trivial);
         for (int rotation = 0; rotation < MaxRotations; rotation++)
         {
-            for (int s = 0; s < StepsPerRotation; s++)
-            {
-                Multiply(w, scale, v, next, b, parallel);
-                (v, next) = (next, v);
-            }
+            products.Apply(v, next, StepsPerRotation);
+            (v, next) = (next, v);
 
             // Twice: one Gram-Schmidt pass leaves rounding-level overlaps once the vectors have
             // been drawn close together by the products.
             Orthonormalise(v, b, n, trivial);
             Orthonormalise(v, b, n, trivial);
-            double change = RayleighRitz(w, scale, ref v, ref next, b, n, ritz, dims, parallel);
+            double change = RayleighRitz(products, ref v, ref next, b, n, ritz, dims);
             if (change < RitzTolerance)
             {
                 break;
@@ -108,35 +105,80 @@ public static class SpectralLayout
         return y;
     }
 
-    // dst_r = (x_r + M x_r) / 2 for every vector r, M = G^−½ W G^−½.
-    private static void Multiply(SparseMatrix w, double[] scale, double[] x, double[] dst, int b,
-        ParallelOptions parallel)
+    // Applies A = (I + M) / 2, M = G^−½ W G^−½, to a block of b vectors. The products run on
+    // the block transposed to (n, b), so each stored weight multiplies b contiguous values and
+    // the graph is read once per product, not once per vector.
+    private sealed class Products(SparseMatrix w, double[] scale, int b, ParallelOptions parallel)
     {
-        int n = w.Size;
-        Parallel.For(0, b, parallel, r =>
-        {
-            ReadOnlySpan<double> xr = x.AsSpan(r * n, n);
-            Span<double> dr = dst.AsSpan(r * n, n);
-            for (int i = 0; i < n; i++)
-            {
-                double sum = 0;
-                for (int e = w.RowStart[i]; e < w.RowStart[i + 1]; e++)
-                {
-                    int j = w.Columns[e];
-                    sum += w.Values[e] * scale[j] * xr[j];
-                }
+        private const int RowsPerChunk = 256;
 
-                dr[i] = 0.5 * (xr[i] + scale[i] * sum);
+        private readonly double[] _a = new double[w.Size * b];
+
+        public ParallelOptions Parallelism => parallel;
+
+        private readonly double[] _b = new double[w.Size * b];
+
+        // dst = A^steps x, both (b, n).
+        public void Apply(double[] x, double[] dst, int steps)
+        {
+            int n = w.Size;
+            Transpose(x, _a, b, n);
+            for (int s = 0; s < steps; s++)
+            {
+                Multiply(s % 2 == 0 ? _a : _b, s % 2 == 0 ? _b : _a);
             }
-        });
+
+            Transpose(steps % 2 == 0 ? _a : _b, dst, n, b);
+        }
+
+        private void Multiply(double[] xt, double[] dt)
+        {
+            int n = w.Size;
+            Parallel.For(0, (n + RowsPerChunk - 1) / RowsPerChunk, parallel, chunk =>
+            {
+                Span<double> sum = stackalloc double[b];
+                int end = Math.Min(n, (chunk + 1) * RowsPerChunk);
+                for (int i = chunk * RowsPerChunk; i < end; i++)
+                {
+                    sum.Clear();
+                    for (int e = w.RowStart[i]; e < w.RowStart[i + 1]; e++)
+                    {
+                        int j = w.Columns[e];
+                        double c = w.Values[e] * scale[j];
+                        ReadOnlySpan<double> xj = xt.AsSpan(j * b, b);
+                        for (int r = 0; r < b; r++)
+                        {
+                            sum[r] += c * xj[r];
+                        }
+                    }
+
+                    for (int r = 0; r < b; r++)
+                    {
+                        dt[i * b + r] = 0.5 * (xt[i * b + r] + scale[i] * sum[r]);
+                    }
+                }
+            });
+        }
+
+        // dst (cols, rows) = src (rows, cols) transposed.
+        private static void Transpose(double[] src, double[] dst, int rows, int cols)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                for (int c = 0; c < cols; c++)
+                {
+                    dst[c * rows + r] = src[r * cols + c];
+                }
+            }
+        }
     }
 
     // Rotates the orthonormal block onto the Ritz vectors of H = Vᵀ A V, largest first, and
     // returns the largest change of the leading `dims` Ritz values.
-    private static double RayleighRitz(SparseMatrix w, double[] scale, ref double[] v,
-        ref double[] av, int b, int n, double[] ritz, int dims, ParallelOptions parallel)
+    private static double RayleighRitz(Products products, ref double[] v, ref double[] av, int b, int n,
+        double[] ritz, int dims)
     {
-        Multiply(w, scale, v, av, b, parallel);
+        products.Apply(v, av, 1);
         double[] h = new double[b * b];
         for (int r = 0; r < b; r++)
         {
@@ -160,7 +202,7 @@ public static class SpectralLayout
         double[] rotated = av;
         Array.Clear(rotated);
         double[] basis = v;
-        Parallel.For(0, b, parallel, c =>
+        Parallel.For(0, b, products.Parallelism, c =>
         {
             Span<double> dst = rotated.AsSpan(c * n, n);
             for (int r = 0; r < b; r++)

@@ -193,8 +193,10 @@ public static class UmapLayout
                 float d2 = SquaredDistance(current, other);
                 if (d2 > 0)
                 {
-                    // Both ends' moves of the reference implementation, applied to this end.
-                    float coefficient = -2f * a * b * MathF.Pow(d2, b - 1f) / (a * MathF.Pow(d2, b) + 1f);
+                    // Both ends' moves of the reference implementation, applied to this end;
+                    // d^(2(b−1)) is d^(2b) / d², so one power serves both terms.
+                    float d2b = MathF.Pow(d2, b);
+                    float coefficient = -2f * a * b * (d2b / d2) / (a * d2b + 1f);
                     Move(current, other, coefficient, 2f * alpha);
                 }
 

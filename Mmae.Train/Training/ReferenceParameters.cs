@@ -104,7 +104,7 @@ public sealed record ReferenceParameters
             .Add("umap-epochs", "N", "auto", "UMAP epochs; auto = 500 up to 10,000 samples, else 200",
                 v => set(get() with { UmapEpochs = v == "auto" ? 0 : OptionTable.Int(v, 1) }))
             .Add("knn", "HOW", "auto",
-                $"neighbour search: exact, descent (approximate), or auto (exact up to {NearestNeighbours.ExactLimit})",
+                "neighbour search: exact, descent (approximate), or auto (the faster for n and k)",
                 v => set(get() with { Knn = ParseKnn(v) }))
             .Add(seedOption, "S", Invariant($"{d.Seed}"), "seed of t-SNE's and UMAP's random choices",
                 v => set(get() with { Seed = OptionTable.Int(v, 0) }));
