@@ -66,8 +66,8 @@ public static class ReferenceCommand
         if (n >= 21)
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            double trust = NeighbourhoodMetrics.Compute(dataset.Features.AsSpan(0, n * dataset.Dim).ToArray(),
-                dataset.Dim, r.Rows.AsSpan(0, n * r.Dim).ToArray(), r.Dim, n, [10])[0].Trustworthiness;
+            double trust = Trustworthiness.Compute(dataset.Features.AsSpan(0, n * dataset.Dim).ToArray(),
+                dataset.Dim, r.Rows.AsSpan(0, n * r.Dim).ToArray(), r.Dim, n, 10, threads);
             stdout.WriteLine(Invariant(
                 $"trustworthiness@10 {trust:F4} (first {n} samples, {clock.Elapsed.TotalSeconds:F1} s to measure)"));
         }

@@ -100,7 +100,7 @@ public static class NeighbourhoodMetrics
         return results;
     }
 
-    private static void Validate(float[] high, int highDim, float[] low, int lowDim, int n,
+    internal static void Validate(float[] high, int highDim, float[] low, int lowDim, int n,
         IReadOnlyList<int> ks)
     {
         ArgumentNullException.ThrowIfNull(high);
