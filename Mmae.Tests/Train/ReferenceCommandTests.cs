@@ -36,6 +36,23 @@ public sealed class ReferenceCommandTests : IDisposable
         Assert.Equal(Npy.Read(output).Data, Npy.Read(_temp.File("emb2.npy")).Data);
     }
 
+    [Fact]
+    public void Train_LambdaSweep_ComputesTheReferenceOnceAndReusesIt()
+    {
+        string data = TrainCommandTests.MakeSmallMnist(_temp, 200);
+        string[] common = ["train", "--data", data, "--latent", "2", "--reference", "umap:2", "--umap-epochs", "50",
+            "--epochs", "1", "--batch", "50", "--eval-size", "100"];
+
+        var (first, out1, err1) = Mmae([.. common, "--lambda", "0.5", "--out", _temp.File("runs/a")]);
+        var (second, out2, err2) = Mmae([.. common, "--lambda", "2", "--out", _temp.File("runs/b")]);
+
+        Assert.True(first == 0, err1);
+        Assert.True(second == 0, err2);
+        Assert.Contains("computed, cached as " + _temp.File("runs/cache"), out1);
+        Assert.Contains("from the cache " + _temp.File("runs/cache"), out2);
+        Assert.Single(Directory.GetFiles(_temp.File("runs/cache")));
+    }
+
     [Theory]
     [InlineData("tsne:5", "--reference tsne:5")]
     [InlineData("umap:0", "--reference umap:0")]
