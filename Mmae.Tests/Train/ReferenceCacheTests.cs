@@ -101,11 +101,11 @@ public sealed class ReferenceCacheTests : IDisposable
         Assert.NotEqual(baseKey, cache.PathFor("tsne", 2,
             ReferenceCache.Key(ReferenceCache.DataHash(b), "tsne:2", p.Describe("tsne"))));
         Assert.NotEqual(baseKey, cache.PathFor("tsne", 2,
-            ReferenceCache.Key(hashA, "tsne:2", (p with { Perplexity = 20 }).Describe("tsne"))));
+            ReferenceCache.Key(hashA, "tsne:2", (p with { Tsne = p.Tsne with { Perplexity = 20 } }).Describe("tsne"))));
         Assert.NotEqual(baseKey, cache.PathFor("tsne", 2,
-            ReferenceCache.Key(hashA, "tsne:2", (p with { Seed = 1 }).Describe("tsne"))));
+            ReferenceCache.Key(hashA, "tsne:2", (p with { Tsne = p.Tsne with { Seed = 1 } }).Describe("tsne"))));
         Assert.Equal(baseKey, cache.PathFor("tsne", 2,
-            ReferenceCache.Key(hashA, "tsne:2", (p with { MinDist = 0.5 }).Describe("tsne"))));
+            ReferenceCache.Key(hashA, "tsne:2", (p with { Umap = p.Umap with { MinDist = 0.5 } }).Describe("tsne"))));
     }
 
     [Theory]

@@ -143,7 +143,7 @@ public static class TrainCommand
                 v => set(get() with { Threads = OptionTable.Int(v, 1, 1024) }))
             .Add("device", "NAME", d.Device, "compute device: auto or cpu",
                 v => set(get() with { Device = Devices.Validate(v) }))
-            .Add("cache", "DIR|off", "OUT/../cache", "cache of computed t-SNE/UMAP/PCA references",
+            .Add("cache", "DIR|off", "cache/ beside the run folder", "cache of computed references",
                 v => set(get() with { Cache = v }));
         ReferenceParameters.AddOptions(table, () => get().ReferenceParameters,
             v => set(get() with { ReferenceParameters = v }), "reference-seed");

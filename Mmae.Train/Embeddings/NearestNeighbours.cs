@@ -1,6 +1,3 @@
-using Mmae.Kernels;
-using Mmae.Kernels.Cpu;
-
 namespace Mmae.Train.Embeddings;
 
 /// <summary>The k nearest neighbours of each of n points, the point itself excluded.</summary>
@@ -62,8 +59,8 @@ public enum NeighbourSearch
 /// <summary>Exact k-nearest-neighbour search by blocked matrix products.</summary>
 /// <remarks>
 /// n = points, d = features; x: (n, d) row-major. |x_i − x_j|² = |x_i|² + |x_j|² − 2 x_i·x_j,
-/// with the dot products from the CPU backend's packed SGEMM on blocks of rows against the
-/// rows from the block on, so each pair is multiplied once: about n² d flops at
+/// from the CPU backend's packed SGEMM (<see cref="DistanceBlocks"/>) on blocks of rows against
+/// the rows up to the block, so each pair is multiplied once: about n² d flops at
 /// matrix-product speed, and O(block × n + n k) memory. That float expansion
 /// cancels digits for near points, so it only picks a few more candidates than needed; their
 /// distances are then recomputed directly and the k nearest kept.
@@ -89,9 +86,6 @@ public static class NearestNeighbours
     // Extra candidates taken from the SGEMM distances before the direct recomputation: the
     // float expansion errs by about 1e-7 |x|², far below the gap to the 9th next point.
     private const int CandidateMargin = 8;
-
-    // Rows per SGEMM block: 4M floats (16 MiB) of dot products at a time.
-    private const int BlockFloats = 1 << 22;
 
     // Columns per work item when the products are read by column.
     private const int ColumnChunk = 128;
@@ -130,46 +124,38 @@ public static class NearestNeighbours
     {
         Validate(x, n, d, k, "NearestNeighbours.Exact");
         int candidates = Math.Min(n - 1, k + CandidateMargin);
-        float[] norms = new float[n];
-        for (int i = 0; i < n; i++)
-        {
-            ReadOnlySpan<float> row = x.AsSpan(i * d, d);
-            norms[i] = RowMath.Dot(row, row);
-        }
-
         float[] heapDist = new float[n * candidates];
         int[] heapIndex = new int[n * candidates];
         NeighbourHeap.Clear(heapDist, heapIndex);
-        var backend = threads > 0 ? new CpuBackend(threads) : new CpuBackend();
-        ParallelOptions parallel = RowMath.Parallelism(threads);
-        int block = Math.Min(n, Math.Max(16, BlockFloats / n));
-
-        // FloatBuffer wraps the arrays, so the products land in `dots` without a copy.
-        float[] dots = new float[block * n];
-        float[] partRows = new float[block * d];
-        var all = new FloatBuffer(backend, x);
-        var products = new FloatBuffer(backend, dots);
-        var part = new FloatBuffer(backend, partRows);
-        for (int i0 = 0; i0 < n; i0 += block)
+        var blocks = new DistanceBlocks(x, n, d, threads);
+        ParallelOptions parallel = blocks.Parallel;
+        for (int i0 = 0; i0 < n; i0 += blocks.BlockRows)
         {
-            // Only the lower block triangle is multiplied: dots (rows, cols) = x[i0 .. i0 + rows)
-            // · x[0 .. i0 + rows)ᵀ, a prefix of x, so each pair is multiplied once and serves
-            // both its row and its column.
-            int rows = Math.Min(block, n - i0);
+            // Only the lower block triangle is computed: rows i0 .. i0 + rows against the
+            // prefix 0 .. i0 + rows of x, so each pair is multiplied once and serves both its
+            // row and its column.
+            int rows = Math.Min(blocks.BlockRows, n - i0);
             int cols = i0 + rows;
-            x.AsSpan(i0 * d, rows * d).CopyTo(partRows);
-            backend.Gemm(false, true, rows, cols, d, 1f, part, all, 0f, products);
+            float[] dist = blocks.Compute(i0, rows, cols);
 
             // Rows of the block take every column up to the block's end.
             Parallel.For(0, rows, parallel, r =>
             {
                 int i = i0 + r;
-                OfferRow(dots.AsSpan(r * cols, cols), i, norms, heapDist.AsSpan(i * candidates, candidates),
-                    heapIndex.AsSpan(i * candidates, candidates));
+                Span<float> hd = heapDist.AsSpan(i * candidates, candidates);
+                Span<int> hi = heapIndex.AsSpan(i * candidates, candidates);
+                ReadOnlySpan<float> row = dist.AsSpan(r * cols, cols);
+                for (int j = 0; j < cols; j++)
+                {
+                    if (j != i && NeighbourHeap.Less(row[j], j, hd[0], hi[0]))
+                    {
+                        NeighbourHeap.TryPush(hd, hi, row[j], j);
+                    }
+                }
             });
 
             // Points before the block take the block's rows, read in column chunks so the
-            // products are still walked along rows.
+            // distances are still walked along rows.
             Parallel.For(0, (i0 + ColumnChunk - 1) / ColumnChunk, parallel, chunk =>
             {
                 int c0 = chunk * ColumnChunk;
@@ -177,10 +163,9 @@ public static class NearestNeighbours
                 for (int r = 0; r < rows; r++)
                 {
                     int i = i0 + r;
-                    float ni = norms[i];
                     for (int j = c0; j < c1; j++)
                     {
-                        float dij = ni + norms[j] - 2f * dots[r * cols + j];
+                        float dij = dist[r * cols + j];
                         Span<float> hd = heapDist.AsSpan(j * candidates, candidates);
                         if (NeighbourHeap.Less(dij, i, hd[0], heapIndex[j * candidates]))
                         {
@@ -209,21 +194,6 @@ public static class NearestNeighbours
         });
 
         return new NeighbourGraph(n, k, indices, distances);
-    }
-
-    // Offers the expanded squared distances from point i to points 0, 1, ... to i's heap.
-    private static void OfferRow(ReadOnlySpan<float> dots, int i, float[] norms, Span<float> dist,
-        Span<int> index)
-    {
-        float ni = norms[i];
-        for (int j = 0; j < dots.Length; j++)
-        {
-            float dj = ni + norms[j] - 2f * dots[j];
-            if (j != i && NeighbourHeap.Less(dj, j, dist[0], index[0]))
-            {
-                NeighbourHeap.TryPush(dist, index, dj, j);
-            }
-        }
     }
 
     internal static void Validate(float[] x, int n, int d, int k, string operation)

@@ -8,35 +8,37 @@ namespace Mmae.Train.Embeddings;
 /// neighbour searches.</summary>
 internal static class RowMath
 {
-    /// <summary>Σ_j (a[j] − b[j])², summed in float over SIMD lanes.</summary>
+    /// <summary>Σ_j (a[j] − b[j])², summed in T over two sets of SIMD lanes.</summary>
     /// <remarks>Every term is non-negative, so float sums lose no more than a few ulps per
-    /// lane; the neighbour searches need ranks, not the last digit.</remarks>
+    /// lane; the neighbour searches need ranks, not the last digit. The metrics use double.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float SquaredDistance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    public static T SquaredDistance<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b)
+        where T : unmanaged, INumber<T>
     {
-        ReadOnlySpan<Vector<float>> av = MemoryMarshal.Cast<float, Vector<float>>(a);
-        ReadOnlySpan<Vector<float>> bv = MemoryMarshal.Cast<float, Vector<float>>(b);
-        Vector<float> acc0 = Vector<float>.Zero;
-        Vector<float> acc1 = Vector<float>.Zero;
+        ReadOnlySpan<Vector<T>> av = MemoryMarshal.Cast<T, Vector<T>>(a);
+        ReadOnlySpan<Vector<T>> bv = MemoryMarshal.Cast<T, Vector<T>>(b);
+        Vector<T> acc0 = Vector<T>.Zero;
+        Vector<T> acc1 = Vector<T>.Zero;
         int k = 0;
         for (; k + 1 < av.Length; k += 2)
         {
-            Vector<float> d0 = av[k] - bv[k];
-            Vector<float> d1 = av[k + 1] - bv[k + 1];
+            Vector<T> d0 = av[k] - bv[k];
+            Vector<T> d1 = av[k + 1] - bv[k + 1];
             acc0 += d0 * d0;
             acc1 += d1 * d1;
         }
 
         if (k < av.Length)
         {
-            Vector<float> d0 = av[k] - bv[k];
+            Vector<T> d0 = av[k] - bv[k];
             acc0 += d0 * d0;
         }
 
-        float sum = Vector.Sum(acc0 + acc1);
-        for (int j = av.Length * Vector<float>.Count; j < a.Length; j++)
+        T sum = Vector.Sum(acc0 + acc1);
+        for (int j = av.Length * Vector<T>.Count; j < a.Length; j++)
         {
-            float diff = a[j] - b[j];
+            T diff = a[j] - b[j];
             sum += diff * diff;
         }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json.Serialization;
 using Mmae.Engine;
 
 namespace Mmae.Train.Embeddings;
@@ -49,12 +50,15 @@ public sealed record TsneOptions
     public double Theta { get; init; } = 0.5;
 
     /// <summary>Exact or Barnes-Hut.</summary>
+    [JsonConverter(typeof(JsonStringEnumConverter<TsneMethod>))]
     public TsneMethod Method { get; init; } = TsneMethod.Auto;
 
     /// <summary>Starting layout.</summary>
+    [JsonConverter(typeof(JsonStringEnumConverter<TsneInit>))]
     public TsneInit Init { get; init; } = TsneInit.Pca;
 
     /// <summary>How the Barnes-Hut method finds neighbours.</summary>
+    [JsonConverter(typeof(JsonStringEnumConverter<NeighbourSearch>))]
     public NeighbourSearch Neighbours { get; init; } = NeighbourSearch.Auto;
 
     /// <summary>Seed of the random initialisation and the approximate neighbour search.</summary>

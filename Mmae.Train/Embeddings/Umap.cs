@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json.Serialization;
 using Mmae.Engine;
 
 namespace Mmae.Train.Embeddings;
@@ -32,6 +33,7 @@ public sealed record UmapOptions
     public double LocalConnectivity { get; init; } = 1;
 
     /// <summary>How the neighbours are found.</summary>
+    [JsonConverter(typeof(JsonStringEnumConverter<NeighbourSearch>))]
     public NeighbourSearch Search { get; init; } = NeighbourSearch.Auto;
 
     /// <summary>Seed of the neighbour search, the start and the negative samples.</summary>

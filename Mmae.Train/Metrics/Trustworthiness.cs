@@ -1,7 +1,5 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
-using Mmae.Kernels;
-using Mmae.Kernels.Cpu;
 using Mmae.Train.Embeddings;
 
 namespace Mmae.Train.Metrics;
@@ -17,7 +15,7 @@ namespace Mmae.Train.Metrics;
 /// Instead of sorting every row, r(i, j) is counted for the k embedding neighbours only:
 /// 1 + the number of points closer to i than j in the input space (ties by index), so each
 /// row costs O(n k) after its distances, which come from the CPU SGEMM in blocks of rows
-/// (|x_i|² + |x_j|² − 2 x_i·x_j). Cost is about 2 n² D flops at matrix-product speed plus
+/// (<see cref="DistanceBlocks"/>). Cost is about 2 n² D flops at matrix-product speed plus
 /// n² k comparisons.</para>
 /// <para>Those float distances err by about 1e-7 |x|², so a point within that of d(i, j) can
 /// be counted on the wrong side; that moves T by about 1e-6 at most in practice. The result
@@ -25,9 +23,6 @@ namespace Mmae.Train.Metrics;
 /// </remarks>
 public static class Trustworthiness
 {
-    // Rows of input distances per SGEMM block: 4M floats (16 MiB).
-    private const int BlockFloats = 1 << 22;
-
     /// <summary>T(k) of the embedding <paramref name="low"/> of <paramref name="high"/>.</summary>
     /// <param name="high">n × highDim input points, row-major.</param>
     /// <param name="highDim">Input dimension.</param>
@@ -45,41 +40,23 @@ public static class Trustworthiness
         // The full metric's checks are the same; run them on the arguments.
         NeighbourhoodMetrics.Validate(high, highDim, low, lowDim, n, [k]);
         NeighbourGraph embedded = NearestNeighbours.Exact(low, n, lowDim, k, threads);
-        float[] norms = new float[n];
-        for (int i = 0; i < n; i++)
-        {
-            ReadOnlySpan<float> row = high.AsSpan(i * highDim, highDim);
-            norms[i] = RowMath.Dot(row, row);
-        }
-
-        var backend = threads > 0 ? new CpuBackend(threads) : new CpuBackend();
-        ParallelOptions parallel = RowMath.Parallelism(threads);
-        int block = Math.Min(n, Math.Max(16, BlockFloats / n));
-        float[] dots = new float[block * n];
-        float[] part = new float[block * highDim];
-        var all = new FloatBuffer(backend, high);
+        var blocks = new DistanceBlocks(high, n, highDim, threads);
         long penalty = 0;
-        for (int i0 = 0; i0 < n; i0 += block)
+        for (int i0 = 0; i0 < n; i0 += blocks.BlockRows)
         {
-            int rows = Math.Min(block, n - i0);
-            high.AsSpan(i0 * highDim, rows * highDim).CopyTo(part);
-            backend.Gemm(false, true, rows, n, highDim, 1f, new FloatBuffer(backend, part), all, 0f,
-                new FloatBuffer(backend, dots));
+            int rows = Math.Min(blocks.BlockRows, n - i0);
+            float[] dist = blocks.Compute(i0, rows, n);
             long blockPenalty = 0;
-            Parallel.For(0, rows, parallel, () => 0L, (r, _, sum) =>
+            Parallel.For(0, rows, blocks.Parallel, () => 0L, (r, _, sum) =>
             {
                 int i = i0 + r;
-                Span<float> dist = dots.AsSpan(r * n, n);
-                for (int j = 0; j < n; j++)
-                {
-                    dist[j] = norms[i] + norms[j] - 2f * dist[j];
-                }
+                Span<float> row = dist.AsSpan(r * n, n);
 
                 // Self sorts last, as in the full metric.
-                dist[i] = float.PositiveInfinity;
+                row[i] = float.PositiveInfinity;
                 foreach (int j in embedded.Row(i))
                 {
-                    sum += Math.Max(0, Rank(dist, j) - k);
+                    sum += Math.Max(0, Rank(row, j) - k);
                 }
 
                 return sum;

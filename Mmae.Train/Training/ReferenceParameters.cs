@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text.Json.Serialization;
+using System.Text.Json;
 using Mmae.Train.Cli;
 using Mmae.Train.Embeddings;
 
@@ -9,73 +9,22 @@ namespace Mmae.Train.Training;
 /// <c>mmae train</c> and <c>mmae reference</c>.</summary>
 public sealed record ReferenceParameters
 {
-    /// <summary>t-SNE perplexity.</summary>
-    public double Perplexity { get; init; } = 30;
+    private static readonly JsonSerializerOptions s_json = new() { WriteIndented = false };
 
-    /// <summary>t-SNE early exaggeration.</summary>
-    public double Exaggeration { get; init; } = 12;
+    /// <summary>t-SNE settings.</summary>
+    public TsneOptions Tsne { get; init; } = new();
 
-    /// <summary>t-SNE learning rate; 0 means auto, max(n / exaggeration / 4, 50).</summary>
-    public double TsneLearningRate { get; init; }
+    /// <summary>UMAP settings.</summary>
+    public UmapOptions Umap { get; init; } = new();
 
-    /// <summary>t-SNE gradient steps, the 250 exaggerated ones included.</summary>
-    public int TsneIterations { get; init; } = 1000;
-
-    /// <summary>UMAP n_neighbors (the point itself included).</summary>
-    public int Neighbours { get; init; } = 15;
-
-    /// <summary>UMAP min_dist.</summary>
-    public double MinDist { get; init; } = 0.1;
-
-    /// <summary>UMAP epochs; 0 means auto (500 up to 10,000 points, 200 above).</summary>
-    public int UmapEpochs { get; init; }
-
-    /// <summary>Neighbour search: auto, exact or descent.</summary>
-    [JsonConverter(typeof(JsonStringEnumConverter<NeighbourSearch>))]
-    public NeighbourSearch Knn { get; init; } = NeighbourSearch.Auto;
-
-    /// <summary>Seed of t-SNE's random parts and of UMAP.</summary>
-    public int Seed { get; init; }
-
-    /// <summary>The t-SNE options these parameters give.</summary>
-    public TsneOptions ToTsne() => new()
+    /// <summary>Every setting of <paramref name="kind"/>'s method as one line of JSON: what the
+    /// cache key and the logs use, so a new setting can never be left out of the key.</summary>
+    public string Describe(string kind) => kind switch
     {
-        Perplexity = Perplexity,
-        EarlyExaggeration = Exaggeration,
-        LearningRate = TsneLearningRate,
-        Iterations = TsneIterations,
-        ExaggerationIterations = Math.Min(250, TsneIterations),
-        Neighbours = Knn,
-        Seed = Seed,
+        "tsne" => JsonSerializer.Serialize(Tsne, s_json),
+        "umap" => JsonSerializer.Serialize(Umap, s_json),
+        _ => "",
     };
-
-    /// <summary>The UMAP options these parameters give.</summary>
-    public UmapOptions ToUmap() => new()
-    {
-        Neighbours = Neighbours,
-        MinDist = MinDist,
-        Epochs = UmapEpochs,
-        Search = Knn,
-        Seed = Seed,
-    };
-
-    /// <summary>The parameters that matter for <paramref name="kind"/>, as one canonical line:
-    /// what the cache key and the logs use.</summary>
-    public string Describe(string kind)
-    {
-        string lr = TsneLearningRate > 0 ? Invariant($"{TsneLearningRate}") : "auto";
-        string epochs = UmapEpochs > 0 ? Invariant($"{UmapEpochs}") : "auto";
-        return kind switch
-        {
-            "tsne" => Invariant($"perplexity={Perplexity} exaggeration={Exaggeration} lr={lr} ")
-                + Invariant($"iterations={TsneIterations} theta=0.5 knn={KnnName} seed={Seed}"),
-            "umap" => Invariant($"neighbours={Neighbours} min-dist={MinDist} epochs={epochs} ")
-                + Invariant($"knn={KnnName} seed={Seed}"),
-            _ => "",
-        };
-    }
-
-    private string KnnName => Knn.ToString().ToLowerInvariant();
 
     /// <summary>Adds the options that set these parameters to a command's table.</summary>
     /// <param name="table">The command's options.</param>
@@ -86,28 +35,48 @@ public sealed record ReferenceParameters
         Action<ReferenceParameters> set, string seedOption)
     {
         ArgumentNullException.ThrowIfNull(table);
-        var d = new ReferenceParameters();
+        var t = new TsneOptions();
+        var u = new UmapOptions();
+        ReferenceParameters WithTsne(Func<TsneOptions, TsneOptions> change) => get() with { Tsne = change(get().Tsne) };
+        ReferenceParameters WithUmap(Func<UmapOptions, UmapOptions> change) => get() with { Umap = change(get().Umap) };
         return table
-            .Add("perplexity", "X", Invariant($"{d.Perplexity}"), "t-SNE perplexity",
-                v => set(get() with { Perplexity = OptionTable.Double(v, 0, exclusive: true) }))
-            .Add("exaggeration", "X", Invariant($"{d.Exaggeration}"), "t-SNE early exaggeration",
-                v => set(get() with { Exaggeration = OptionTable.Double(v, 0, exclusive: true) }))
+            .Add("perplexity", "X", Invariant($"{t.Perplexity}"), "t-SNE perplexity",
+                v => set(WithTsne(o => o with { Perplexity = OptionTable.Double(v, 0, exclusive: true) })))
+            .Add("exaggeration", "X", Invariant($"{t.EarlyExaggeration}"), "t-SNE early exaggeration",
+                v => set(WithTsne(o => o with { EarlyExaggeration = OptionTable.Double(v, 0, exclusive: true) })))
             .Add("tsne-lr", "X", "auto", "t-SNE learning rate; auto = max(n / exaggeration / 4, 50)",
-                v => set(get() with { TsneLearningRate = v == "auto" ? 0 : OptionTable.Double(v, 0, exclusive: true) }))
-            .Add("tsne-iterations", "N", Invariant($"{d.TsneIterations}"),
-                "t-SNE gradient steps (the first 250 exaggerated)",
-                v => set(get() with { TsneIterations = OptionTable.Int(v, 1) }))
-            .Add("neighbours", "K", Invariant($"{d.Neighbours}"), "UMAP n_neighbors (the point included)",
-                v => set(get() with { Neighbours = OptionTable.Int(v, 2) }))
-            .Add("min-dist", "X", Invariant($"{d.MinDist}"), "UMAP min_dist",
-                v => set(get() with { MinDist = OptionTable.Double(v, 0) }))
+                v => set(WithTsne(o => o with
+                {
+                    LearningRate = v == "auto" ? 0 : OptionTable.Double(v, 0, exclusive: true),
+                })))
+            .Add("tsne-iterations", "N", Invariant($"{t.Iterations}"),
+                $"t-SNE gradient steps (the first {t.ExaggerationIterations} exaggerated)",
+                v => set(WithTsne(o => o with
+                {
+                    Iterations = OptionTable.Int(v, 1),
+                    ExaggerationIterations = Math.Min(t.ExaggerationIterations, OptionTable.Int(v, 1)),
+                })))
+            .Add("neighbours", "K", Invariant($"{u.Neighbours}"), "UMAP n_neighbors (the point included)",
+                v => set(WithUmap(o => o with { Neighbours = OptionTable.Int(v, 2) })))
+            .Add("min-dist", "X", Invariant($"{u.MinDist}"), "UMAP min_dist",
+                v => set(WithUmap(o => o with { MinDist = OptionTable.Double(v, 0) })))
             .Add("umap-epochs", "N", "auto", "UMAP epochs; auto = 500 up to 10,000 samples, else 200",
-                v => set(get() with { UmapEpochs = v == "auto" ? 0 : OptionTable.Int(v, 1) }))
+                v => set(WithUmap(o => o with { Epochs = v == "auto" ? 0 : OptionTable.Int(v, 1) })))
             .Add("knn", "HOW", "auto",
                 "neighbour search: exact, descent (approximate), or auto (the faster for n and k)",
-                v => set(get() with { Knn = ParseKnn(v) }))
-            .Add(seedOption, "S", Invariant($"{d.Seed}"), "seed of t-SNE's and UMAP's random choices",
-                v => set(get() with { Seed = OptionTable.Int(v, 0) }));
+                v =>
+                {
+                    NeighbourSearch search = ParseKnn(v);
+                    ReferenceParameters p = get();
+                    set(p with { Tsne = p.Tsne with { Neighbours = search }, Umap = p.Umap with { Search = search } });
+                })
+            .Add(seedOption, "S", Invariant($"{t.Seed}"), "seed of t-SNE's and UMAP's random choices",
+                v =>
+                {
+                    int seed = OptionTable.Int(v, 0);
+                    ReferenceParameters p = get();
+                    set(p with { Tsne = p.Tsne with { Seed = seed }, Umap = p.Umap with { Seed = seed } });
+                });
     }
 
     private static NeighbourSearch ParseKnn(string v) => v switch

@@ -141,8 +141,8 @@ public sealed record ReferenceSpec(string Kind, int Dim, string? Path)
             return Kind switch
             {
                 "pca" => Pca.Fit(data.Features, n, data.Dim, Dim).Transform(data.Features, n),
-                "tsne" => Tsne.Embed(data.Features, n, data.Dim, Dim, parameters.ToTsne(), threads, log),
-                _ => Umap.Embed(data.Features, n, data.Dim, Dim, parameters.ToUmap(), threads, log),
+                "tsne" => Tsne.Embed(data.Features, n, data.Dim, Dim, parameters.Tsne, threads, log),
+                _ => Umap.Embed(data.Features, n, data.Dim, Dim, parameters.Umap, threads, log),
             };
         }
         catch (ArgumentException ex)
