@@ -195,12 +195,7 @@ public sealed class TsneTests
                     continue;
                 }
 
-                double d2 = 0;
-                for (int c = 0; c < dims; c++)
-                {
-                    d2 += (y[i * dims + c] - y[j * dims + c]) * (y[i * dims + c] - y[j * dims + c]);
-                }
-
+                double d2 = SquaredDistance(y, i, j, dims);
                 double q = 1 / (1 + d2);
                 z += q;
                 for (int c = 0; c < dims; c++)
@@ -235,6 +230,17 @@ public sealed class TsneTests
         return (force, z);
     }
 
+    private static double SquaredDistance(double[] y, int i, int j, int dims)
+    {
+        double d2 = 0;
+        for (int c = 0; c < dims; c++)
+        {
+            d2 += (y[i * dims + c] - y[j * dims + c]) * (y[i * dims + c] - y[j * dims + c]);
+        }
+
+        return d2;
+    }
+
     // KL(P || Q) = Σ p_ij ln(p_ij / q_ij) over i ≠ j, in double.
     private static double Kl(double[] p, double[] y, int n, int dims)
     {
@@ -249,12 +255,7 @@ public sealed class TsneTests
                     continue;
                 }
 
-                double d2 = 0;
-                for (int c = 0; c < dims; c++)
-                {
-                    d2 += (y[i * dims + c] - y[j * dims + c]) * (y[i * dims + c] - y[j * dims + c]);
-                }
-
+                double d2 = SquaredDistance(y, i, j, dims);
                 w[i * n + j] = 1 / (1 + d2);
                 z += w[i * n + j];
             }
