@@ -66,7 +66,7 @@ public class TrainCommandTests
     [InlineData("--lambda", "NaN", "--lambda")]
     [InlineData("--epochs", "0", "--epochs")]
     [InlineData("--reference", "pca:0", "--reference")]
-    [InlineData("--reference", "tsne:2", "--reference")]
+    [InlineData("--reference", "tsne:4", "--reference")]
     [InlineData("--device", "tpu", "--device")]
     [InlineData("--hidden", "100,0", "--hidden")]
     [InlineData("--hidden", "", "--hidden")]
@@ -161,7 +161,7 @@ public class TrainCommandTests
     }
 
     // The first n bundled digits as a raw IDX folder.
-    private static string MakeSmallMnist(TempFolder tmp, int n)
+    internal static string MakeSmallMnist(TempFolder tmp, int n)
     {
         IdxImages images = IdxReader.ReadImages(Path.Combine(MnistFolder, "images-idx3-ubyte.gz"));
         byte[] labels = IdxReader.ReadLabels(Path.Combine(MnistFolder, "labels-idx1-ubyte.gz"));

@@ -21,11 +21,13 @@ public static class CommandLine
           train     train an autoencoder whose latent space matches a reference embedding
           encode    embed a data set with a trained run's checkpoint
           devices   list the compute devices --device can choose (CPU, CUDA, OpenCL)
+          reference compute a reference embedding (pca, tsne, umap), report its trustworthiness
           help      show this text; `mmae <command> --help` shows a command's options
 
         Example: mmae train                       (bundled MNIST digits, every default)
                  mmae train --latent 2 --reference pca:2 --epochs 5
                  mmae train --device cuda          (fails with one line when no GPU is present)
+                 mmae reference tsne:2                (t-SNE of the bundled digits, cached)
         """;
 
     /// <summary>Runs a sub-command and returns the process exit code.</summary>
@@ -49,6 +51,7 @@ public static class CommandLine
                 "train" => TrainCommand.Run(rest, stdout, stderr),
                 "encode" => EncodeCommand.Run(rest, stdout),
                 "devices" => DevicesCommand.Run(rest, stdout),
+                "reference" => ReferenceCommand.Run(rest, stdout),
                 _ => throw new UsageException($"unknown command '{command}'", Overview),
             };
         }

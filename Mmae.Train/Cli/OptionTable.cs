@@ -139,8 +139,16 @@ public sealed class OptionTable
     /// <summary>Parses a finite float at least <paramref name="min"/>.</summary>
     public static float Float(string value, float min, bool exclusive = false)
     {
-        if (!float.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out float v)
-            || !float.IsFinite(v))
+        double v = Double(value, min, exclusive);
+        return float.IsFinite((float)v) ? (float)v : throw new ArgumentException("expected a finite number");
+    }
+
+    /// <summary>Parses a finite double at least <paramref name="min"/> (above it when
+    /// <paramref name="exclusive"/>).</summary>
+    public static double Double(string value, double min, bool exclusive = false)
+    {
+        if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
+            || !double.IsFinite(v))
         {
             throw new ArgumentException("expected a finite number");
         }

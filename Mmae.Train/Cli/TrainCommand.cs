@@ -39,10 +39,18 @@ public static class TrainCommand
             PrintOptions(stdout, o, outPath);
             stdout.WriteLine(FormattableString.Invariant(
                 $"data: {data.Name}, {data.Count} samples × {data.Dim} features, labels 0..{data.Labels.Max()}"));
-            var sw = System.Diagnostics.Stopwatch.StartNew();
-            var (reference, refDim) = ReferenceSpec.Resolve(o.Reference, data);
+            ReferenceSpec spec = ReferenceSpec.Parse(o.Reference, data.Dim);
+            ResolvedReference r = spec.Resolve(data, o.ReferenceParameters, CacheFolder(o, outPath),
+                o.Threads, stdout);
+            (float[] reference, int refDim) = (r.Rows, r.Dim);
+            string source = r.Source switch
+            {
+                "cache" => $"from the cache {r.CachePath}",
+                "computed" when r.CachePath is not null => $"computed, cached as {r.CachePath}",
+                _ => r.Source,
+            };
             stdout.WriteLine(FormattableString.Invariant(
-                $"reference: {o.Reference}, {data.Count} × {refDim} in {sw.Elapsed.TotalSeconds:F1} s"));
+                $"reference: {o.Reference}, {data.Count} × {refDim} in {r.Seconds:F1} s ({source})"));
             bool interactive = !Console.IsErrorRedirected && ReferenceEquals(stderr, Console.Error);
             var progress = new ProgressBar(stderr, interactive);
             var summary = new Trainer(o, device.Backend, stdout, progress).Run(data, reference, refDim, folder);
@@ -57,6 +65,19 @@ public static class TrainCommand
         }
     }
 
+    /// <summary>Where computed references are cached: --cache, or <c>cache/</c> beside the
+    /// run folder; null when --cache is off.</summary>
+    public static string? CacheFolder(TrainOptions o, string outPath)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        if (o.Cache == "off")
+        {
+            return null;
+        }
+
+        return o.Cache ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outPath)) ?? ".", "cache");
+    }
+
     private static void PrintOptions(TextWriter w, TrainOptions o, string outPath)
     {
         var rows = new (string, string)[]
@@ -65,6 +86,8 @@ public static class TrainCommand
             ("latent", o.Latent.ToString(CultureInfo.InvariantCulture)),
             ("hidden", string.Join(",", o.Hidden)),
             ("reference", o.Reference),
+            ("ref-params", ReferenceSpec.Parse(o.Reference, int.MaxValue).IsComputed
+                ? o.ReferenceParameters.Describe(o.Reference.Split(':')[0]) : ""),
             ("distance", o.Distance),
             ("lambda", o.Lambda.ToString(CultureInfo.InvariantCulture)),
             ("batch", o.Batch.ToString(CultureInfo.InvariantCulture)),
@@ -75,7 +98,7 @@ public static class TrainCommand
             ("device", o.Device),
             ("out", outPath),
         };
-        foreach ((string k, string v) in rows)
+        foreach ((string k, string v) in rows.Where(r => r.Item2.Length > 0))
         {
             w.WriteLine($"  {k,-10} {v}");
         }
@@ -86,7 +109,7 @@ public static class TrainCommand
     {
         var d = new TrainOptions();
         string Inv(IFormattable f) => f.ToString(null, CultureInfo.InvariantCulture);
-        return new OptionTable("train",
+        OptionTable table = new OptionTable("train",
                 "Train a DeepAE with L = L_rec + lambda * L_mm, evaluate it, and write a run folder\n"
                 + "(config.json, losses.csv, log.jsonl, metrics.json, latent.npy, labels.npy,\n"
                 + "model.safetensors, and latent.png when --latent is 2).")
@@ -96,7 +119,7 @@ public static class TrainCommand
             .Add("latent", "M", Inv(d.Latent), "latent dimension m",
                 v => set(get() with { Latent = OptionTable.Int(v, 1) }))
             .Add("reference", "SPEC", d.Reference,
-                "reference embedding: pca:L, or file:PATH (.npy, one row per sample)",
+                "reference embedding: pca:L, tsne:L (2, 3), umap:L (2..100), or file:PATH (.npy/.csv)",
                 v => set(get() with { Reference = v }))
             .Add("distance", "KIND", d.Distance,
                 "distances L_mm compares: squared (the method's) or euclidean",
@@ -124,7 +147,12 @@ public static class TrainCommand
             .Add("threads", "N", "all cores", "CPU backend threads",
                 v => set(get() with { Threads = OptionTable.Int(v, 1, 1024) }))
             .Add("device", "NAME", d.Device, Devices.Help,
-                v => set(get() with { Device = Devices.Validate(v) }));
+                v => set(get() with { Device = Devices.Validate(v) }))
+            .Add("cache", "DIR|off", "cache/ beside the run folder", "cache of computed references",
+                v => set(get() with { Cache = v }));
+        ReferenceParameters.AddOptions(table, () => get().ReferenceParameters,
+            v => set(get() with { ReferenceParameters = v }), "reference-seed");
+        return table;
     }
 
     // "1000,500,250" → [1000, 500, 250]; every width a whole number of at least 1.

@@ -1,6 +1,5 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
+using Mmae.Train.Embeddings;
 
 namespace Mmae.Train.Metrics;
 
@@ -100,7 +99,7 @@ public static class NeighbourhoodMetrics
         return results;
     }
 
-    private static void Validate(float[] high, int highDim, float[] low, int lowDim, int n,
+    internal static void Validate(float[] high, int highDim, float[] low, int lowDim, int n,
         IReadOnlyList<int> ks)
     {
         ArgumentNullException.ThrowIfNull(high);
@@ -181,41 +180,9 @@ public static class NeighbourhoodMetrics
             ReadOnlySpan<double> xj = x.AsSpan(j * dim, dim);
             for (int r = 0; r < rows; r++)
             {
-                dst[r * n + j] = SquaredDistance(x.AsSpan((i0 + r) * dim, dim), xj);
+                dst[r * n + j] = RowMath.SquaredDistance(x.AsSpan((i0 + r) * dim, dim), xj);
             }
         }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double SquaredDistance(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
-    {
-        ReadOnlySpan<Vector<double>> av = MemoryMarshal.Cast<double, Vector<double>>(a);
-        ReadOnlySpan<Vector<double>> bv = MemoryMarshal.Cast<double, Vector<double>>(b);
-        Vector<double> acc0 = Vector<double>.Zero;
-        Vector<double> acc1 = Vector<double>.Zero;
-        int k = 0;
-        for (; k + 1 < av.Length; k += 2)
-        {
-            Vector<double> d0 = av[k] - bv[k];
-            Vector<double> d1 = av[k + 1] - bv[k + 1];
-            acc0 += d0 * d0;
-            acc1 += d1 * d1;
-        }
-
-        if (k < av.Length)
-        {
-            Vector<double> d0 = av[k] - bv[k];
-            acc0 += d0 * d0;
-        }
-
-        double sum = Vector.Sum(acc0 + acc1);
-        for (int j = av.Length * Vector<double>.Count; j < a.Length; j++)
-        {
-            double diff = a[j] - b[j];
-            sum += diff * diff;
-        }
-
-        return sum;
     }
 
     // order: the other points by (distance, index); rank[j] = 1-based position of j in order.

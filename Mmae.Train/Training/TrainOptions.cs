@@ -17,8 +17,16 @@ public sealed record TrainOptions
     /// <summary>Latent dimension m.</summary>
     public int Latent { get; init; } = 256;
 
-    /// <summary>Reference embedding: <c>pca:L</c> or <c>file:PATH</c> (.npy, n×L).</summary>
+    /// <summary>Reference embedding: <c>pca:L</c>, <c>tsne:L</c>, <c>umap:L</c> or
+    /// <c>file:PATH</c> (.npy or .csv, n×L).</summary>
     public string Reference { get; init; } = "pca:100";
+
+    /// <summary>Parameters of a t-SNE or UMAP reference.</summary>
+    public ReferenceParameters ReferenceParameters { get; init; } = new();
+
+    /// <summary>Cache folder of computed references; null means <c>cache/</c> beside the run
+    /// folder, "off" disables it.</summary>
+    public string? Cache { get; init; }
 
     /// <summary>Distances L_mm compares: squared (the method's) or euclidean.</summary>
     public string Distance { get; init; } = "squared";
