@@ -10,7 +10,11 @@ public static class TrainCommand
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var o = new TrainOptions();
-        OptionTable table = Table(() => o, v => o = v);
+        string? resumeDir = null;
+        OptionTable table = Table(() => o, v => o = v)
+            .Add("resume", "RUN_DIR", "none",
+                "continue an interrupted run (RUN.partial) or a finished one (with a larger --epochs)",
+                v => resumeDir = v);
         if (!table.Parse(args))
         {
             stdout.WriteLine(table.Usage());
@@ -22,6 +26,9 @@ public static class TrainCommand
             throw new UsageException($"unexpected argument '{table.Positionals[0]}'", table.Usage());
         }
 
+        ResumePlan? resume = resumeDir is null ? null : ResumePlan.Resolve(resumeDir, o, table.Given, table.Usage());
+        o = resume?.Options ?? (o with { Data = o.Data is null ? null : Path.GetFullPath(o.Data) });
+
         ReferenceSpec.Validate(o.Reference, int.MaxValue);
         var data = CommandLine.LoadData(o.Data);
         ReferenceSpec.Validate(o.Reference, data.Dim);
@@ -32,7 +39,8 @@ public static class TrainCommand
 
         var (backend, why) = Devices.Create(o.Device, o.Threads);
         string outPath = o.Out ?? Path.Combine("runs", o.DefaultRunName());
-        var folder = RunFolder.Create(outPath);
+        var folder = resume?.Folder() ?? RunFolder.Create(outPath);
+        using var stop = StopSignal.ListenToConsole(stderr);
         try
         {
             stdout.WriteLine(why);
@@ -45,14 +53,25 @@ public static class TrainCommand
                 $"reference: {o.Reference}, {data.Count} × {refDim} in {sw.Elapsed.TotalSeconds:F1} s"));
             bool interactive = !Console.IsErrorRedirected && ReferenceEquals(stderr, Console.Error);
             var progress = new ProgressBar(stderr, interactive);
-            var summary = new Trainer(o, backend, stdout, progress).Run(data, reference, refDim, folder);
+            var summary = new Trainer(o, backend, stdout, progress) { Resume = resume?.Restore(backend), Stop = stop }
+                .Run(data, reference, refDim, folder);
+            if (summary.Interrupted)
+            {
+                return StopSignal.InterruptedExitCode;
+            }
+
             folder.Commit();
             stdout.WriteLine($"run written to {summary.Folder}");
             return 0;
         }
         catch
         {
-            folder.Abandon();
+            if (folder.Abandon())
+            {
+                stderr.WriteLine($"mmae: the unfinished run is kept in {folder.WorkPath}; "
+                    + $"continue it with: mmae train --resume {folder.WorkPath}");
+            }
+
             throw;
         }
     }
@@ -63,6 +82,7 @@ public static class TrainCommand
         {
             ("data", o.Data ?? "(bundled mnist-10k)"),
             ("latent", o.Latent.ToString(CultureInfo.InvariantCulture)),
+            ("hidden", string.Join(",", o.Hidden)),
             ("reference", o.Reference),
             ("distance", o.Distance),
             ("lambda", o.Lambda.ToString(CultureInfo.InvariantCulture)),
@@ -70,6 +90,10 @@ public static class TrainCommand
             ("epochs", o.Epochs.ToString(CultureInfo.InvariantCulture)),
             ("lr", o.LearningRate.ToString(CultureInfo.InvariantCulture)),
             ("seed", o.Seed.ToString(CultureInfo.InvariantCulture)),
+            ("checkpoint", o.CheckpointEvery == 0
+                ? "end of every epoch"
+                : FormattableString.Invariant($"every {o.CheckpointEvery} steps and end of every epoch")),
+            ("nonfinite", o.OnNonFinite),
             ("eval-size", o.EvalSize.ToString(CultureInfo.InvariantCulture)),
             ("out", outPath),
         };
@@ -103,6 +127,9 @@ public static class TrainCommand
                     : throw new ArgumentException("expected squared or euclidean") }))
             .Add("lambda", "X", Inv(d.Lambda), "weight of the manifold-matching loss (0 = plain AE)",
                 v => set(get() with { Lambda = OptionTable.Float(v, 0f) }))
+            .Add("hidden", "W,W,..", string.Join(",", d.Hidden),
+                "hidden layer widths of the encoder (the decoder mirrors them)",
+                v => set(get() with { Hidden = Widths(v) }))
             .Add("batch", "P", Inv(d.Batch), "mini-batch size (at least 2)",
                 v => set(get() with { Batch = OptionTable.Int(v, 2) }))
             .Add("epochs", "N", Inv(d.Epochs), "passes over the data (about 2 minutes on 2 cores)",
@@ -114,6 +141,14 @@ public static class TrainCommand
             .Add("eval-size", "N", Inv(d.EvalSize),
                 "samples (the first N) used for trustworthiness and continuity",
                 v => set(get() with { EvalSize = OptionTable.Int(v, 4) }))
+            .Add("checkpoint-every", "N", "0 (epoch ends)",
+                "also save checkpoint.safetensors every N steps (0: only at the end of each epoch)",
+                v => set(get() with { CheckpointEvery = OptionTable.Int(v, 0) }))
+            .Add("on-nonfinite", "ACTION", d.OnNonFinite,
+                "on a NaN or Inf in the loss or a gradient: stop, or skip the batch (counted in metrics)",
+                v => set(get() with { OnNonFinite = v is "stop" or "skip"
+                    ? v
+                    : throw new ArgumentException("expected stop or skip") }))
             .Add("out", "DIR", "runs/<time>-<settings>", "run folder to create (must not exist)",
                 v => set(get() with { Out = v }))
             .Add("threads", "N", "all cores", "compute threads",
@@ -121,4 +156,8 @@ public static class TrainCommand
             .Add("device", "NAME", d.Device, "compute device: auto or cpu",
                 v => set(get() with { Device = Devices.Validate(v) }));
     }
+
+    // "1000,500,250" → [1000, 500, 250]; every width a whole number of at least 1.
+    private static int[] Widths(string value) =>
+        value.Split(',').Select(w => OptionTable.Int(w.Trim(), 1)).ToArray();
 }
