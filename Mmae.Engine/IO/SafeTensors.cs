@@ -243,6 +243,11 @@ public static class SafeTensors
 
     private static List<Entry> ParseHeader(string path, byte[] json, Dictionary<string, string> metadata)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            throw Fail(path, "header is not valid UTF-8");
+        }
+
         JsonDocument doc;
         try
         {

@@ -38,7 +38,8 @@ public static class Checkpoint
 
     /// <summary>Rebuilds the model stored at <paramref name="path"/> on <paramref name="backend"/>.</summary>
     /// <exception cref="CheckpointFormatException">The file is not an mmae checkpoint or lacks a tensor.</exception>
-    public static DeepAutoencoder Load(string path, IBackend backend) => Restore(path, SafeTensors.Read(path), backend);
+    public static DeepAutoencoder Load(string path, IBackend backend) =>
+        Restore(path, SafeTensors.Read(path), backend);
 
     /// <summary>Rebuilds the model from a file already read.</summary>
     /// <remarks>The architecture is checked against the tensors the file holds before the
@@ -83,13 +84,15 @@ public static class Checkpoint
     public static string ConfigJson(string path, SafeTensorsFile file) =>
         file.Metadata.TryGetValue(ConfigKey, out string? json)
             ? json
-            : throw new CheckpointFormatException($"{path}: no '{ConfigKey}' metadata; not an mmae training checkpoint.");
+            : throw new CheckpointFormatException(
+                $"{path}: no '{ConfigKey}' metadata; not an mmae training checkpoint.");
 
     private static Architecture ReadArchitecture(string path, Dictionary<string, string> meta)
     {
         if (!meta.TryGetValue(ArchitectureKey, out string? archJson))
         {
-            throw new CheckpointFormatException($"{path}: no '{ArchitectureKey}' metadata; not an mmae checkpoint.");
+            throw new CheckpointFormatException(
+                $"{path}: no '{ArchitectureKey}' metadata; not an mmae checkpoint.");
         }
 
         Architecture? arch;

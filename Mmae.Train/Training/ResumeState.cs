@@ -166,8 +166,9 @@ public static class TrainingCheckpoint
         var named = state.Model.NamedParameters().ToList();
         for (int i = 0; i < named.Count; i++)
         {
-            tensors.Add((FirstMoment + named[i].Name, Download(state.Adam.FirstMoments[i]), named[i].Tensor.Shape));
-            tensors.Add((SecondMoment + named[i].Name, Download(state.Adam.SecondMoments[i]), named[i].Tensor.Shape));
+            (string name, Tensor p) = named[i];
+            tensors.Add((FirstMoment + name, Download(state.Adam.FirstMoments[i]), p.Shape));
+            tensors.Add((SecondMoment + name, Download(state.Adam.SecondMoments[i]), p.Shape));
         }
 
         Dictionary<string, string> meta = Checkpoint.Metadata(state.Model, options);
@@ -199,9 +200,11 @@ public static class TrainingCheckpoint
             throw new CheckpointFormatException($"{path}: '{ProgressKey}' metadata is inconsistent: {json}");
         }
 
-        if (!file.Ints.TryGetValue(OrderName, out var order) || order.Shape.Length != 1 || !IsPermutation(order.Data))
+        if (!file.Ints.TryGetValue(OrderName, out var order) || order.Shape.Length != 1
+            || !IsPermutation(order.Data))
         {
-            throw new CheckpointFormatException($"{path}: '{OrderName}' is missing or not a permutation of 0..n-1.");
+            throw new CheckpointFormatException(
+                $"{path}: '{OrderName}' is missing or not a permutation of 0..n-1.");
         }
 
         return new LoadedCheckpoint(path, file, options, p);
@@ -233,7 +236,8 @@ public static class TrainingCheckpoint
         if (!c.File.Floats.TryGetValue(name, out var m) || !m.Shape.SequenceEqual(parameter.Shape))
         {
             throw new CheckpointFormatException(
-                $"{c.Path}: optimizer tensor '{name}' is missing or not of shape ({string.Join(", ", parameter.Shape)}).");
+                $"{c.Path}: optimizer tensor '{name}' is missing or not of shape "
+                + $"({string.Join(", ", parameter.Shape)}).");
         }
 
         return m.Data;

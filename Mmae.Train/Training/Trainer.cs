@@ -203,8 +203,8 @@ public sealed class Trainer
                     }
                     else
                     {
-                        throw NonFinite(global, epoch, step, steps, guard.Diagnose(x, e, distance, o.Lambda, bad),
-                            st, folder);
+                        string where = guard.Diagnose(x, e, distance, o.Lambda, bad);
+                        throw NonFinite(global, epoch, step, steps, where, st, folder);
                     }
                 }
 
@@ -221,7 +221,8 @@ public sealed class Trainer
                     _progress.Clear();
                     _log.WriteLine(FormattableString.Invariant(
                         $"skipped step {global} (epoch {epoch}, batch {step + 1}/{steps}): NaN or Inf in {bad}"));
-                    jsonl.WriteLine(JsonSerializer.Serialize(new { kind = "skip", step = global, epoch, tensor = bad }));
+                    jsonl.WriteLine(JsonSerializer.Serialize(
+                        new { kind = "skip", step = global, epoch, tensor = bad }));
                 }
 
                 _progress.Update(epoch, o.Epochs, step + 1, steps, seen > 0 ? sumTot / seen : double.NaN,
