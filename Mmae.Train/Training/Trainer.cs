@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Mmae.Engine;
 using Mmae.Engine.IO;
 using Mmae.Engine.Modules;
@@ -47,6 +48,14 @@ public sealed record RunSummary(
 public sealed class Trainer
 {
     private static readonly int[] s_ks = [5, 10, 25];
+
+    // A sample that is itself NaN (kept by --on-nonfinite skip) makes the reconstruction MSE
+    // NaN; it is written as the string "NaN" rather than failing the run at its last step.
+    private static readonly JsonSerializerOptions s_metricsJson = new()
+    {
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
     private readonly TrainOptions _options;
     private readonly IBackend _backend;
     private readonly TextWriter _log;
@@ -394,8 +403,9 @@ public sealed class Trainer
         }
 
         File.WriteAllText(folder.File("metrics.json"),
-            JsonSerializer.Serialize(metrics, new JsonSerializerOptions { WriteIndented = true }));
-        jsonl.WriteLine(JsonSerializer.Serialize(new { kind = "final", metrics }));
+            JsonSerializer.Serialize(metrics, s_metricsJson));
+        jsonl.WriteLine(JsonSerializer.Serialize(new { kind = "final", metrics },
+            new JsonSerializerOptions(s_metricsJson) { WriteIndented = false }));
 
         _log.WriteLine(FormattableString.Invariant($"reconstruction MSE (all {data.Count} samples): {mse:F5}"));
         foreach (var (k, t, c) in hood)
