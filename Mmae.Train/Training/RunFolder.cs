@@ -61,6 +61,13 @@ public sealed class RunFolder
                 $"{full}: exists beside {work}; move one of them away so the resumed run can be published.");
         }
 
+        // A save killed part-way leaves its temporary file (see AtomicWriter); the checkpoint
+        // beside it is whole, and the leftover is not part of the run.
+        foreach (string stale in Directory.EnumerateFiles(work, ".*.tmp"))
+        {
+            System.IO.File.Delete(stale);
+        }
+
         return new RunFolder(full, work);
     }
 
