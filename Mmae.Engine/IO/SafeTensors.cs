@@ -128,19 +128,13 @@ public static class SafeTensors
         }, fileSystem);
     }
 
-    /// <summary>Reads every F32 tensor and the metadata of a safetensors file.</summary>
+    /// <summary>Reads the F32 tensors (I32 ones are read and left out) and the metadata.</summary>
     /// <exception cref="CheckpointFormatException">The file is malformed or holds another dtype.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     public static (Dictionary<string, (float[] Data, int[] Shape)> Tensors, Dictionary<string, string> Metadata)
         Load(string path)
     {
         SafeTensorsFile file = Read(path);
-        if (file.Ints.Count > 0)
-        {
-            throw new CheckpointFormatException(
-                $"{path}: tensor '{file.Ints.Keys.First()}' is I32; only F32 tensors are expected here.");
-        }
-
         return (file.Floats, file.Metadata);
     }
 

@@ -16,14 +16,40 @@ public static class Checkpoint
     private const string ConfigKey = "mmae.config";
 
     /// <summary>Writes the model (atomically) with the run's configuration.</summary>
-    public static void Save(string path, DeepAutoencoder model, TrainOptions options)
+    /// <param name="path">Destination file.</param>
+    /// <param name="model">The network.</param>
+    /// <param name="options">The run's options, stored as metadata.</param>
+    /// <param name="batches">Training batches seen, stored as batch norm's num_batches_tracked.</param>
+    public static void Save(string path, DeepAutoencoder model, TrainOptions options, long batches = 0)
     {
-        SafeTensors.Save(path, StateDict(model), Metadata(model, options));
+        SafeTensors.Save(path, StateDict(model), Metadata(model, options), BatchCounters(model, batches));
     }
 
     /// <summary>The model's state_dict as host arrays, in PyTorch's order and names.</summary>
     public static IEnumerable<(string Name, float[] Data, int[] Shape)> StateDict(DeepAutoencoder model) =>
         model.StateDict().Select(s => (s.Name, s.Tensor.ToArray(), s.Tensor.Shape));
+
+    /// <summary>
+    /// PyTorch's BatchNorm1d also lists <c>num_batches_tracked</c> in its state_dict, so a
+    /// strict <c>load_state_dict</c> needs it: one 0-d I32 tensor per batch-norm layer (int64
+    /// in PyTorch, which converts on loading). With a momentum, as here, PyTorch only counts it.
+    /// </summary>
+    public static IEnumerable<(string Name, int[] Data, int[] Shape)> BatchCounters(
+        DeepAutoencoder model,
+        long batches)
+    {
+        int count = (int)Math.Min(batches, int.MaxValue);
+        foreach ((string prefix, Sequential chain) in new[] { ("encoder", model.Encoder), ("decoder", model.Decoder) })
+        {
+            for (int i = 0; i < chain.Layers.Count; i++)
+            {
+                if (chain.Layers[i] is BatchNorm1d)
+                {
+                    yield return ($"{prefix}.{i}.num_batches_tracked", [count], []);
+                }
+            }
+        }
+    }
 
     /// <summary>The metadata every mmae checkpoint carries: architecture and configuration.</summary>
     public static Dictionary<string, string> Metadata(DeepAutoencoder model, TrainOptions options)

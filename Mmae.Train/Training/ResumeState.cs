@@ -173,7 +173,9 @@ public static class TrainingCheckpoint
 
         Dictionary<string, string> meta = Checkpoint.Metadata(state.Model, options);
         meta[ProgressKey] = JsonSerializer.Serialize(state.Progress with { Rng = state.Rng.State });
-        SafeTensors.Save(path, tensors, meta, [(OrderName, state.Order, [state.Order.Length])], fileSystem);
+        var ints = Checkpoint.BatchCounters(state.Model, state.Adam.StepCount)
+            .Append((OrderName, state.Order, [state.Order.Length]));
+        SafeTensors.Save(path, tensors, meta, ints, fileSystem);
     }
 
     /// <summary>Reads and checks a checkpoint: its options, progress and sample order.</summary>

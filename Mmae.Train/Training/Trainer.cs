@@ -288,7 +288,7 @@ public sealed class Trainer
 
         return Stop?.IsRequested == true
             ? Interrupt(st, folder, epochs)
-            : Finish(model, data, folder, epochs, jsonl);
+            : Finish(model, data, folder, epochs, jsonl, adam.StepCount);
     }
 
     private static void WriteEpochRecord(StreamWriter csv, StreamWriter jsonl, EpochLosses el)
@@ -367,7 +367,8 @@ public sealed class Trainer
         Dataset data,
         RunFolder folder,
         List<EpochLosses> epochs,
-        StreamWriter jsonl)
+        StreamWriter jsonl,
+        long updates)
     {
         var sw = Stopwatch.StartNew();
         (float[] codes, double mse) = Encode(model, data, _backend);
@@ -381,7 +382,7 @@ public sealed class Trainer
 
         Npy.Write(folder.File("latent.npy"), codes, data.Count, model.LatentDim);
         Npy.Write(folder.File("labels.npy"), data.Labels.Select(l => (float)l).ToArray(), data.Count);
-        Checkpoint.Save(folder.File("model.safetensors"), model, _options);
+        Checkpoint.Save(folder.File("model.safetensors"), model, _options, updates);
         if (model.LatentDim == 2)
         {
             ScatterPlot.Save(folder.File("latent.png"), codes, data.Labels,
