@@ -83,7 +83,8 @@ public static class SafeTensors
             if (shape.Aggregate(1L, (a, d) => a * d) != length || shape.Any(d => d < 0))
             {
                 throw new ArgumentException(
-                    $"SafeTensors.Save: tensor '{name}' has {length} values but shape ({string.Join(", ", shape)}).",
+                    $"SafeTensors.Save: tensor '{name}' has {length} values but shape "
+                    + $"({string.Join(", ", shape)}).",
                     nameof(tensors));
             }
 
@@ -165,7 +166,8 @@ public static class SafeTensors
             catch (EndOfStreamException)
             {
                 // Only when the file shrinks while being read: the sizes were checked first.
-                throw new CheckpointFormatException($"{path}: the file ended early (changed while being read?).");
+                throw new CheckpointFormatException(
+                    $"{path}: the file ended early (changed while being read?).");
             }
         }
     }
@@ -175,7 +177,8 @@ public static class SafeTensors
         long fileLength = fs.Length;
         if (fileLength < 8)
         {
-            throw Fail(path, $"{fileLength} bytes is too short for a safetensors file (8-byte header length first)");
+            throw Fail(path,
+                $"{fileLength} bytes is too short for a safetensors file (8-byte header length first)");
         }
 
         Span<byte> len = stackalloc byte[8];
@@ -326,7 +329,8 @@ public static class SafeTensors
         {
             if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt32(out shape[i]) || shape[i] < 0)
             {
-                throw Fail(path, $"tensor '{name}' has a shape entry that is not a whole number in 0..{int.MaxValue}");
+                throw Fail(path,
+                    $"tensor '{name}' has a shape entry that is not a whole number in 0..{int.MaxValue}");
             }
 
             count *= shape[i++];

@@ -22,7 +22,9 @@ public class DegenerateBatchTests
     // Latent codes coincide, the reference does not: D̃^Z = 0, so L_mm = ||D̃^E||²/p² = 1/p².
     [Theory]
     [MemberData(nameof(Cases))]
-    public void ManifoldMatch_LatentPointsCoincide_LossOneOverPSquaredAndZeroGradient(string backend, bool euclidean)
+    public void ManifoldMatch_LatentPointsCoincide_LossOneOverPSquaredAndZeroGradient(
+        string backend,
+        bool euclidean)
     {
         IBackend be = Backend(backend);
         int p = 7;

@@ -78,7 +78,8 @@ internal sealed class FaultyFileSystem : IFileSystem
             set => throw new NotSupportedException();
         }
 
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+        public override void Write(byte[] buffer, int offset, int count) =>
+            Write(buffer.AsSpan(offset, count));
 
         public override void Write(ReadOnlySpan<byte> buffer)
         {

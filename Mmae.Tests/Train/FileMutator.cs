@@ -64,7 +64,8 @@ internal sealed class FileMutator
                 b[_rng.Next(b.Count)] ^= (byte)(1 << _rng.Next(8));
                 break;
             case 1 when b.Count > 0:
-                b[_rng.Next(b.Count)] = (byte)(_rng.Next(4) switch { 0 => 0, 1 => 0xFF, 2 => 0x80, _ => _rng.Next(256) });
+                int value = _rng.Next(4) switch { 0 => 0, 1 => 0xFF, 2 => 0x80, _ => _rng.Next(256) };
+                b[_rng.Next(b.Count)] = (byte)value;
                 break;
             case 2:
                 // Truncate, often inside the header.
@@ -87,7 +88,8 @@ internal sealed class FileMutator
             case 7 when _fields.Length > 0:
                 HeaderField f = _fields[_rng.Next(_fields.Length)];
                 long old = GetField(b, f);
-                SetField(b, f, _rng.Next(3) switch { 0 => old * 2, 1 => old + originalLength, _ => old << 20 });
+                long inflated = _rng.Next(3) switch { 0 => old * 2, 1 => old + originalLength, _ => old << 20 };
+                SetField(b, f, inflated);
                 break;
             case 8:
                 EditText(b);

@@ -89,7 +89,8 @@ public sealed class KillResumeTests : IDisposable
         using (Process child = Start(TinyRuns.Arguments(o)))
         {
             string? line;
-            while ((line = ReadLine(child)) is not null && !line.StartsWith("epoch   2/40", StringComparison.Ordinal))
+            while ((line = ReadLine(child)) is not null
+                && !line.StartsWith("epoch   2/40", StringComparison.Ordinal))
             {
             }
 
@@ -101,7 +102,7 @@ public sealed class KillResumeTests : IDisposable
 
         Assert.Contains("interrupted at epoch", output);
         Assert.False(Directory.Exists(o.Out));
-        LoadedCheckpoint c = TrainingCheckpoint.Read(Path.Combine(o.Out + ".partial", TrainingCheckpoint.FileName));
+        LoadedCheckpoint c = TinyRuns.ReadPartial(o);
         Assert.InRange(c.Progress.EpochsDone, 2, 39);
 
         Assert.Equal("resumed", Recover(o, threads: 2));
@@ -130,7 +131,8 @@ public sealed class KillResumeTests : IDisposable
             _output.WriteLine($"  checkpoint at epoch {p.EpochsDone + 1} step {p.StepInEpoch}"
                 + (cut ? "; a save was cut short by the kill" : ""));
             outcome = "resumed";
-            args = ["train", "--resume", partial, "--threads", threads.ToString(CultureInfo.InvariantCulture)];
+            string count = threads.ToString(CultureInfo.InvariantCulture);
+            args = ["train", "--resume", partial, "--threads", count];
         }
         else
         {
@@ -141,7 +143,8 @@ public sealed class KillResumeTests : IDisposable
         using Process child = Start(args);
         string rest = child.StandardOutput.ReadToEnd();
         Assert.True(child.WaitForExit(s_childTimeout), "the recovering run did not finish");
-        Assert.True(child.ExitCode == 0, $"{outcome}: exit {child.ExitCode}\n{rest}\n{child.StandardError.ReadToEnd()}");
+        Assert.True(child.ExitCode == 0,
+            $"{outcome}: exit {child.ExitCode}\n{rest}\n{child.StandardError.ReadToEnd()}");
         return outcome;
     }
 

@@ -60,10 +60,11 @@ public sealed class NonFiniteTests : IDisposable
 
         var ex = Assert.Throws<NonFiniteException>(() => TinyRuns.Train(o, out _, alter: Damage));
 
-        Assert.StartsWith($"NaN or Inf at step {ex.Step} (epoch 1, batch {ex.Step}/5), first in the input batch", ex.Message);
+        Assert.StartsWith(
+            $"NaN or Inf at step {ex.Step} (epoch 1, batch {ex.Step}/5), first in the input batch", ex.Message);
         Assert.Contains($"column {BadPixel} = NaN", ex.Tensor);
         Assert.Contains($"kept in {o.Out}.partial; resume it with --on-nonfinite skip", ex.Message);
-        LoadedCheckpoint c = TrainingCheckpoint.Read(Path.Combine(o.Out + ".partial", TrainingCheckpoint.FileName));
+        LoadedCheckpoint c = TinyRuns.ReadPartial(o);
         Assert.Equal(ex.Step - 1, c.Progress.StepInEpoch);
         AssertAllFinite(SafeTensors.Read(c.Path));
     }
@@ -74,7 +75,8 @@ public sealed class NonFiniteTests : IDisposable
     {
         var backend = new CpuBackend(1);
         var model = new DeepAutoencoder(backend, 5, 2, new Rng(3), [3]);
-        var x = Tensor.FromArray(backend, Enumerable.Range(0, 20).Select(i => (float)Math.Sin(i)).ToArray(), 4, 5);
+        float[] rows = Enumerable.Range(0, 20).Select(i => (float)Math.Sin(i)).ToArray();
+        var x = Tensor.FromArray(backend, rows, 4, 5);
         Losses.Mse(model.Forward(x), x).Backward();
         var guard = new NonFiniteGuard(model, keepBuffers: false);
         Assert.Null(guard.Check(0.5, 0.1, 0.6));
@@ -97,7 +99,8 @@ public sealed class NonFiniteTests : IDisposable
         var ex = Assert.Throws<NonFiniteException>(() => TinyRuns.Train(o, out _));
 
         Assert.True(ex.Step >= 2, ex.Message);
-        Assert.Matches(@"^(the output of layer (encoder|decoder)\.\d+ \(\w+\), row \d+, column \d+ = |gradient of )",
+        Assert.Matches(
+            @"^(the output of layer (encoder|decoder)\.\d+ \(\w+\), row \d+, column \d+ = |gradient of )",
             ex.Tensor);
     }
 
@@ -111,8 +114,10 @@ public sealed class NonFiniteTests : IDisposable
         Assert.All(summary.Epochs, e => Assert.Equal(1, e.Skipped));
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "metrics.json")));
         Assert.Equal(3, metrics.RootElement.GetProperty("skipped_batches").GetInt32());
-        Assert.Equal(3, File.ReadLines(Path.Combine(folder, "log.jsonl")).Count(l => l.Contains("\"kind\":\"skip\"")));
-        Assert.All(File.ReadAllLines(Path.Combine(folder, "losses.csv")).Skip(1), l => Assert.EndsWith(",1", l));
+        string[] log = File.ReadAllLines(Path.Combine(folder, "log.jsonl"));
+        Assert.Equal(3, log.Count(l => l.Contains("\"kind\":\"skip\"")));
+        string[] losses = File.ReadAllLines(Path.Combine(folder, "losses.csv"));
+        Assert.All(losses.Skip(1), l => Assert.EndsWith(",1", l));
 
         // Skipping restores batch norm's running statistics and leaves the weights untouched, so
         // the saved model is finite throughout.
@@ -146,7 +151,7 @@ public sealed class NonFiniteTests : IDisposable
         var fs = new Engine.FaultyFileSystem { AfterSave = n => { if (n == 8) stop.Request(); } };
         Assert.True(TinyRuns.Train(o, out _, stop, fs, Outlier).Interrupted);
 
-        LoadedCheckpoint c = TrainingCheckpoint.Read(Path.Combine(o.Out + ".partial", TrainingCheckpoint.FileName));
+        LoadedCheckpoint c = TinyRuns.ReadPartial(o);
         var backend = new CpuBackend(2);
         TinyRuns.Train(c.Options, backend, TrainingCheckpoint.Restore(c, c.Options, backend),
             RunFolder.Continue(o.Out + ".partial"), alter: Outlier);

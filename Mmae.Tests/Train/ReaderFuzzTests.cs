@@ -38,7 +38,8 @@ public class ReaderFuzzTests
     [Fact]
     public void IdxReader_MutatedFiles_OnlyDataFormatException()
     {
-        byte[] images = TrainTestSupport.Idx(IdxReader.ImagesMagic, [3, 4, 4], TrainTestSupport.Pattern(48, 1));
+        byte[] pixels = TrainTestSupport.Pattern(48, 1);
+        byte[] images = TrainTestSupport.Idx(IdxReader.ImagesMagic, [3, 4, 4], pixels);
         byte[] labels = TrainTestSupport.Idx(IdxReader.LabelsMagic, [3], [1, 7, 9]);
         HeaderField[] fields = [new(0, 4, true), new(4, 4, true), new(8, 4, true), new(12, 4, true)];
         int round = 0;

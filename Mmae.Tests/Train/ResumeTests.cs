@@ -2,6 +2,7 @@ using Mmae.Engine.IO;
 using Mmae.Kernels.Cpu;
 using Mmae.Tests.Engine;
 using Mmae.Train.Cli;
+using Mmae.Train.Data;
 using Mmae.Train.Training;
 using Xunit;
 
@@ -40,14 +41,45 @@ public sealed class ResumeTests : IDisposable
             // After the last step the stop comes before the evaluation, which the resumed run does.
             Assert.True(TinyRuns.Train(o, stop: stop, fs: fs, output: out _).Interrupted);
 
-            LoadedCheckpoint c = TrainingCheckpoint.Read(Path.Combine(o.Out + ".partial", TrainingCheckpoint.FileName));
+            LoadedCheckpoint c = TinyRuns.ReadPartial(o);
             Assert.Equal(k, c.Progress.EpochsDone * TinyRuns.StepsPerEpoch + c.Progress.StepInEpoch);
             var backend = new CpuBackend(2);
-            RunSummary second = TinyRuns.Train(c.Options, backend, TrainingCheckpoint.Restore(c, c.Options, backend),
-                RunFolder.Continue(o.Out + ".partial"));
+            TrainingState state = TrainingCheckpoint.Restore(c, c.Options, backend);
+            RunSummary second = TinyRuns.Train(c.Options, backend, state, RunFolder.Continue(o.Out + ".partial"));
             Assert.False(second.Interrupted);
             TinyRuns.AssertSameRun(expected, o.Out!);
         }
+    }
+
+    // Sizes at which GEMM, batch norm and the loss kernels split their work into chunks: the
+    // chunks depend on the sizes only, so one thread and three give the same bits.
+    [Fact]
+    public void Trainer_OneAndThreeThreads_BitIdenticalRuns()
+    {
+        var rng = new Random(8);
+        float[] features = Enumerable.Range(0, 260 * 300).Select(_ => (float)rng.NextDouble() * 2 - 1).ToArray();
+        int[] labels = Enumerable.Range(0, 260).Select(i => i % 4).ToArray();
+        var data = new Dataset("wide", 260, 300, features, labels);
+        float[] reference = Enumerable.Range(0, 260 * 5).Select(_ => (float)rng.NextGaussian()).ToArray();
+        var runs = new List<string>();
+        foreach (int threads in new[] { 1, 3 })
+        {
+            var o = new TrainOptions
+            {
+                Latent = 4,
+                Hidden = [300, 50],
+                Batch = 130,
+                Epochs = 2,
+                EvalSize = 40,
+            };
+            var folder = RunFolder.Create(_temp.File($"threads{threads}"));
+            new Trainer(o, new CpuBackend(threads), TextWriter.Null, new ProgressBar(TextWriter.Null, false))
+                .Run(data, reference, 5, folder);
+            folder.Commit();
+            runs.Add(folder.FinalPath);
+        }
+
+        TinyRuns.AssertSameRun(runs[0], runs[1]);
     }
 
     // A checkpoint save that fails part-way ends the run with a clear error and leaves the
@@ -83,7 +115,8 @@ public sealed class ResumeTests : IDisposable
         LoadedCheckpoint c = TrainingCheckpoint.Read(ckpt);
         Assert.Equal(5, c.Progress.EpochsDone * TinyRuns.StepsPerEpoch + c.Progress.StepInEpoch);
         var backend = new CpuBackend(1);
-        TinyRuns.Train(c.Options, backend, TrainingCheckpoint.Restore(c, c.Options, backend), RunFolder.Continue(partial));
+        TrainingState state = TrainingCheckpoint.Restore(c, c.Options, backend);
+        TinyRuns.Train(c.Options, backend, state, RunFolder.Continue(partial));
         TinyRuns.AssertSameRun(expected, o.Out!);
     }
 
@@ -195,7 +228,8 @@ public sealed class ResumeTests : IDisposable
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(run + ".partial", TrainingCheckpoint.FileName)));
     }
 
-    private TrainOptions Options(string name) => TinyRuns.Options(_data, _reference, _temp.File(name), Epochs);
+    private TrainOptions Options(string name) =>
+        TinyRuns.Options(_data, _reference, _temp.File(name), Epochs);
 
     private string FinishedRun()
     {

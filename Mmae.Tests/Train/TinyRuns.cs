@@ -33,7 +33,8 @@ internal static class TinyRuns
                 for (int x = 0; x < 10; x++)
                 {
                     double d2 = (y - cy) * (y - cy) + (x - cx) * (x - cx);
-                    pixels[i * 100 + y * 10 + x] = (byte)Math.Clamp(255 * Math.Exp(-d2 / 4) + rng.Next(20), 0, 255);
+                    double value = 255 * Math.Exp(-d2 / 4) + rng.Next(20);
+                    pixels[i * 100 + y * 10 + x] = (byte)Math.Clamp(value, 0, 255);
                 }
             }
         }
@@ -45,8 +46,8 @@ internal static class TinyRuns
         File.WriteAllBytes(Path.Combine(data, Dataset.LabelsFileName),
             TrainTestSupport.Idx(IdxReader.LabelsMagic, [Samples], labels));
         string reference = Path.Combine(folder, "ref.npy");
-        Npy.Write(reference, Enumerable.Range(0, Samples * 2).Select(_ => (float)rng.NextGaussian()).ToArray(),
-            Samples, 2);
+        float[] rows = Enumerable.Range(0, Samples * 2).Select(_ => (float)rng.NextGaussian()).ToArray();
+        Npy.Write(reference, rows, Samples, 2);
         return (data, reference);
     }
 
@@ -71,6 +72,10 @@ internal static class TinyRuns
         "--batch", "20", "--epochs", o.Epochs.ToString(CultureInfo.InvariantCulture), "--eval-size", "30",
         "--threads", o.Threads.ToString(CultureInfo.InvariantCulture), "--out", o.Out!,
     ];
+
+    /// <summary>Reads the checkpoint of the interrupted run <paramref name="o"/> (in o.Out.partial).</summary>
+    public static LoadedCheckpoint ReadPartial(TrainOptions o) =>
+        TrainingCheckpoint.Read(Path.Combine(o.Out + ".partial", TrainingCheckpoint.FileName));
 
     /// <summary>Loads the data and reference of <paramref name="o"/> as the command does.</summary>
     public static (Dataset Data, float[] Reference, int Dim) Load(TrainOptions o)

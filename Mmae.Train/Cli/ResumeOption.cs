@@ -44,7 +44,11 @@ public sealed class ResumePlan
     /// does not extend the run.</exception>
     /// <exception cref="IOException">No run or no checkpoint was found.</exception>
     /// <exception cref="Mmae.Engine.IO.CheckpointFormatException">The checkpoint is damaged.</exception>
-    public static ResumePlan Resolve(string runDir, TrainOptions given, IReadOnlySet<string> givenNames, string usage)
+    public static ResumePlan Resolve(
+        string runDir,
+        TrainOptions given,
+        IReadOnlySet<string> givenNames,
+        string usage)
     {
         string? fixedOption = givenNames.FirstOrDefault(n => !Changeable.Contains(n));
         if (fixedOption is not null)
@@ -77,7 +81,7 @@ public sealed class ResumePlan
             throw new IOException(interrupted
                 ? $"{path}: not found; the run stopped before its first checkpoint. Start it again "
                     + "without --resume (its unfinished folder is replaced)."
-                : $"{path}: not found; {final} is not a run folder, or comes from a version without checkpoints.");
+                : $"{path}: not found; {final} is not a run folder, or predates checkpoints.");
         }
 
         LoadedCheckpoint checkpoint = TrainingCheckpoint.Read(path);
@@ -87,14 +91,14 @@ public sealed class ResumePlan
         {
             if (givenNames.Contains("out"))
             {
-                throw new UsageException($"option --out: an interrupted run continues in its own folder ({partial})",
-                    usage);
+                throw new UsageException(
+                    $"option --out: an interrupted run continues in its own folder ({partial})", usage);
             }
 
             if (o.Epochs < done)
             {
-                throw new UsageException($"option --epochs {o.Epochs}: the run has already completed {done} epochs",
-                    usage);
+                throw new UsageException(
+                    $"option --epochs {o.Epochs}: the run has already completed {done} epochs", usage);
             }
 
             return new ResumePlan(checkpoint, o with { Out = final }, partial);
@@ -107,17 +111,21 @@ public sealed class ResumePlan
                 + "in a new folder", usage);
         }
 
-        return new ResumePlan(checkpoint, o with { Out = given.Out ?? $"{final}-e{o.Epochs}" }, partial: null);
+        string output = given.Out ?? $"{final}-e{o.Epochs}";
+        return new ResumePlan(checkpoint, o with { Out = output }, partial: null);
     }
 
     /// <summary>The folder the run continues in: the interrupted run's own, or a new one.</summary>
     /// <exception cref="IOException">The folder cannot be used (see <see cref="RunFolder"/>).</exception>
-    public RunFolder Folder() => _partial is not null ? RunFolder.Continue(_partial) : RunFolder.Create(Options.Out!);
+    public RunFolder Folder() =>
+        _partial is not null ? RunFolder.Continue(_partial) : RunFolder.Create(Options.Out!);
 
     /// <summary>The checkpoint's model, optimizer and progress on <paramref name="backend"/>.</summary>
-    public TrainingState Restore(IBackend backend) => TrainingCheckpoint.Restore(Checkpoint, Options, backend);
+    public TrainingState Restore(IBackend backend) =>
+        TrainingCheckpoint.Restore(Checkpoint, Options, backend);
 
-    private static TrainOptions Merge(TrainOptions run, TrainOptions given, IReadOnlySet<string> names) => run with
+    private static TrainOptions Merge(TrainOptions run, TrainOptions given, IReadOnlySet<string> names) =>
+        run with
     {
         Epochs = names.Contains("epochs") ? given.Epochs : run.Epochs,
         Threads = names.Contains("threads") ? given.Threads : run.Threads,

@@ -26,7 +26,9 @@ public static class TrainCommand
             throw new UsageException($"unexpected argument '{table.Positionals[0]}'", table.Usage());
         }
 
-        ResumePlan? resume = resumeDir is null ? null : ResumePlan.Resolve(resumeDir, o, table.Given, table.Usage());
+        ResumePlan? resume = resumeDir is null
+            ? null
+            : ResumePlan.Resolve(resumeDir, o, table.Given, table.Usage());
         o = resume?.Options ?? (o with { Data = o.Data is null ? null : Path.GetFullPath(o.Data) });
 
         ReferenceSpec.Validate(o.Reference, int.MaxValue);
@@ -53,8 +55,12 @@ public static class TrainCommand
                 $"reference: {o.Reference}, {data.Count} × {refDim} in {sw.Elapsed.TotalSeconds:F1} s"));
             bool interactive = !Console.IsErrorRedirected && ReferenceEquals(stderr, Console.Error);
             var progress = new ProgressBar(stderr, interactive);
-            var summary = new Trainer(o, backend, stdout, progress) { Resume = resume?.Restore(backend), Stop = stop }
-                .Run(data, reference, refDim, folder);
+            var trainer = new Trainer(o, backend, stdout, progress)
+            {
+                Resume = resume?.Restore(backend),
+                Stop = stop,
+            };
+            var summary = trainer.Run(data, reference, refDim, folder);
             if (summary.Interrupted)
             {
                 return StopSignal.InterruptedExitCode;

@@ -39,7 +39,8 @@ public static class Checkpoint
         long batches)
     {
         int count = (int)Math.Min(batches, int.MaxValue);
-        foreach ((string prefix, Sequential chain) in new[] { ("encoder", model.Encoder), ("decoder", model.Decoder) })
+        (string, Sequential)[] chains = [("encoder", model.Encoder), ("decoder", model.Decoder)];
+        foreach ((string prefix, Sequential chain) in chains)
         {
             for (int i = 0; i < chain.Layers.Count; i++)
             {

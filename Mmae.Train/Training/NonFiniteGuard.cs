@@ -37,14 +37,21 @@ public sealed class NonFiniteGuard
     private readonly List<(string Name, Tensor Tensor)> _parameters;
     private readonly List<(Tensor Live, DeviceBuffer Saved)> _buffers = [];
     private readonly float[] _scratch;
+    private readonly int[] _hits;
+    private readonly ParallelOptions _parallel;
 
     /// <summary>A guard for <paramref name="model"/>; <paramref name="keepBuffers"/> enables
     /// <see cref="SaveBuffers"/> and <see cref="RestoreBuffers"/>.</summary>
-    public NonFiniteGuard(DeepAutoencoder model, bool keepBuffers)
+    /// <param name="model">The network whose gradients are checked.</param>
+    /// <param name="keepBuffers">Whether batch-norm statistics are saved before each step.</param>
+    /// <param name="threads">Threads that scan host gradients; 0 for every core.</param>
+    public NonFiniteGuard(DeepAutoencoder model, bool keepBuffers, int threads = 0)
     {
         _model = model;
+        _parallel = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : -1 };
         _parameters = model.NamedParameters().ToList();
-        var isParameter = new HashSet<Tensor>(_parameters.Select(p => p.Tensor), ReferenceEqualityComparer.Instance);
+        var isParameter = new HashSet<Tensor>(
+            _parameters.Select(p => p.Tensor), ReferenceEqualityComparer.Instance);
         if (keepBuffers)
         {
             foreach ((_, Tensor t) in model.StateDict().Where(s => !isParameter.Contains(s.Tensor)))
@@ -54,6 +61,7 @@ public sealed class NonFiniteGuard
         }
 
         _scratch = new float[_parameters.Max(p => p.Tensor.Length)];
+        _hits = new int[_parameters.Count];
     }
 
     /// <summary>Copies the running statistics aside (before a step's forward pass).</summary>
@@ -86,14 +94,31 @@ public sealed class NonFiniteGuard
             return loss;
         }
 
+        // One read of every gradient: host memory is scanned in place, one tensor per thread
+        // (the scan is bound by memory bandwidth); device memory is copied out one at a time.
+        bool onHost = _parameters.All(p => p.Tensor.Grad is null or FloatBuffer or DoubleBuffer);
+        if (onHost)
+        {
+            Parallel.For(0, _parameters.Count, _parallel,
+                i => _hits[i] = FirstNonFinite(_parameters[i].Tensor.Grad));
+        }
+        else
+        {
+            for (int i = 0; i < _parameters.Count; i++)
+            {
+                _hits[i] = FirstNonFinite(_parameters[i].Tensor.Grad);
+            }
+        }
+
         for (int i = _parameters.Count - 1; i >= 0; i--)
         {
-            (string name, Tensor t) = _parameters[i];
-            int at = t.Grad is null ? -1 : FirstNonFinite(t.Grad, _scratch);
-            if (at >= 0)
+            if (_hits[i] >= 0)
             {
-                return $"gradient of {name} (layer {LayerOf(name)}), element {at} = "
-                    + _scratch[at].ToString(CultureInfo.InvariantCulture);
+                (string name, Tensor t) = _parameters[i];
+                float[] host = new float[t.Length];
+                t.Backend.Download(t.Grad!, host);
+                return $"gradient of {name} (layer {LayerOf(name)}), element {_hits[i]} = "
+                    + host[_hits[i]].ToString(CultureInfo.InvariantCulture);
             }
         }
 
@@ -136,34 +161,19 @@ public sealed class NonFiniteGuard
         }
     }
 
-    /// <summary>Index of the first NaN or ±Inf in <paramref name="buffer"/>, or −1.</summary>
-    /// <param name="buffer">Any backend's buffer; host buffers are scanned in place.</param>
-    /// <param name="scratch">At least buffer.Length floats; receives a device buffer's
-    /// elements (and, for host buffers, the offending value at its index).</param>
-    public static int FirstNonFinite(DeviceBuffer buffer, float[] scratch)
+    // Index of the first NaN or ±Inf in a gradient (−1 when none, or no gradient yet).
+    private int FirstNonFinite(DeviceBuffer? buffer) => buffer switch
     {
-        switch (buffer)
-        {
-            case FloatBuffer f:
-                int at = FirstNonFinite(f.Data);
-                if (at >= 0)
-                {
-                    scratch[at] = f.Data[at];
-                }
+        null => -1,
+        FloatBuffer f => FirstNonFinite(f.Data),
+        DoubleBuffer d => Array.FindIndex(d.Data, v => !double.IsFinite(v)),
+        _ => DownloadAndScan(buffer),
+    };
 
-                return at;
-            case DoubleBuffer d:
-                int i = Array.FindIndex(d.Data, v => !double.IsFinite(v));
-                if (i >= 0)
-                {
-                    scratch[i] = (float)d.Data[i];
-                }
-
-                return i;
-            default:
-                buffer.Backend.Download(buffer, scratch.AsSpan(0, buffer.Length));
-                return FirstNonFinite(scratch.AsSpan(0, buffer.Length));
-        }
+    private int DownloadAndScan(DeviceBuffer buffer)
+    {
+        buffer.Backend.Download(buffer, _scratch.AsSpan(0, buffer.Length));
+        return FirstNonFinite(_scratch.AsSpan(0, buffer.Length));
     }
 
     /// <summary>Index of the first NaN or ±Inf in <paramref name="x"/>, or −1.</summary>
@@ -222,7 +232,8 @@ public sealed class NonFiniteGuard
         int at = FirstNonFinite(host);
         return at < 0
             ? null
-            : $"{what}, row {at / t.Cols}, column {at % t.Cols} = {host[at].ToString(CultureInfo.InvariantCulture)}";
+            : $"{what}, row {at / t.Cols}, column {at % t.Cols} = "
+                + host[at].ToString(CultureInfo.InvariantCulture);
     }
 
     // "decoder.6.weight" → "decoder.6 (Linear)".

@@ -87,7 +87,8 @@ public sealed class TrainingState
         var rng = new Rng((ulong)o.Seed);
         var model = new DeepAutoencoder(backend, dim, o.Latent, rng, o.Hidden);
         var adam = new Adam(model.Parameters(), new AdamOptions { LearningRate = o.LearningRate });
-        return new TrainingState(model, adam, rng, Enumerable.Range(0, count).ToArray(), new TrainingProgress());
+        int[] order = Enumerable.Range(0, count).ToArray();
+        return new TrainingState(model, adam, rng, order, new TrainingProgress());
     }
 
     /// <summary>SHA-256 over the features, labels and reference rows, so a run is resumed on
@@ -115,7 +116,11 @@ public sealed class TrainingState
 /// <summary>A training checkpoint read from disk, checked, not yet placed on a backend.</summary>
 public sealed class LoadedCheckpoint
 {
-    internal LoadedCheckpoint(string path, SafeTensorsFile file, TrainOptions options, TrainingProgress progress)
+    internal LoadedCheckpoint(
+        string path,
+        SafeTensorsFile file,
+        TrainOptions options,
+        TrainingProgress progress)
     {
         Path = path;
         File = file;
@@ -160,7 +165,11 @@ public static class TrainingCheckpoint
 
     /// <summary>Writes <paramref name="state"/> atomically to <paramref name="path"/>.</summary>
     /// <exception cref="IOException">The write failed; the previous checkpoint is unchanged.</exception>
-    public static void Save(string path, TrainingState state, TrainOptions options, IFileSystem? fileSystem = null)
+    public static void Save(
+        string path,
+        TrainingState state,
+        TrainOptions options,
+        IFileSystem? fileSystem = null)
     {
         var tensors = Checkpoint.StateDict(state.Model).ToList();
         var named = state.Model.NamedParameters().ToList();
@@ -219,7 +228,8 @@ public static class TrainingCheckpoint
         DeepAutoencoder model = Checkpoint.Restore(c.Path, c.File, backend);
         if (model.LatentDim != options.Latent || !model.Hidden.SequenceEqual(options.Hidden))
         {
-            throw new CheckpointFormatException($"{c.Path}: the architecture and the configuration disagree.");
+            throw new CheckpointFormatException(
+                $"{c.Path}: the architecture and the configuration disagree.");
         }
 
         var adam = new Adam(model.Parameters(), new AdamOptions { LearningRate = options.LearningRate });
@@ -266,7 +276,8 @@ public static class TrainingCheckpoint
             null;
         return bad is null
             ? o
-            : throw new CheckpointFormatException($"{path}: configuration value {bad} is out of range in {json}");
+            : throw new CheckpointFormatException(
+                $"{path}: configuration value {bad} is out of range in {json}");
     }
 
     private static T Parse<T>(string path, string key, string json)

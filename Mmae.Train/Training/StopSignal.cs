@@ -45,7 +45,8 @@ public sealed class StopSignal : IDisposable
     /// <summary>Whether a stop was asked for.</summary>
     public bool IsRequested => _requested;
 
-    /// <summary>Listens to Ctrl-C and SIGTERM until disposed, noting each on <paramref name="log"/>.</summary>
+    /// <summary>Listens to Ctrl-C and SIGTERM until disposed, noting each on
+    /// <paramref name="log"/>.</summary>
     public static StopSignal ListenToConsole(TextWriter log) => new(log);
 
     /// <summary>Asks the trainer to stop after the current step.</summary>

@@ -84,7 +84,8 @@ public sealed class Trainer
     /// <exception cref="NonFiniteException">A NaN or Inf appeared and --on-nonfinite is stop;
     /// the last checkpoint is left as it was.</exception>
     /// <exception cref="InvalidOperationException">The resumed checkpoint belongs to other data.</exception>
-    /// <exception cref="IOException">A checkpoint could not be written; the previous one is intact.</exception>
+    /// <exception cref="IOException">A checkpoint could not be written; the previous one is
+    /// intact.</exception>
     public RunSummary Run(Dataset data, float[] reference, int refDim, RunFolder folder)
     {
         TrainOptions o = _options;
@@ -115,7 +116,8 @@ public sealed class Trainer
         if (Resume is not null)
         {
             _log.WriteLine(FormattableString.Invariant(
-                $"resuming: epoch {pos.EpochsDone + 1}, step {pos.StepInEpoch}/{steps}, {pos.Updates} updates done"));
+                $"resuming: epoch {pos.EpochsDone + 1}, step {pos.StepInEpoch}/{steps}, ")
+                + FormattableString.Invariant($"{pos.Updates} updates done"));
             jsonl.WriteLine(JsonSerializer.Serialize(new
             {
                 kind = "resume",
@@ -129,7 +131,7 @@ public sealed class Trainer
         SaveCheckpoint(st, folder);
         MatchDistance distance = o.Distance == "euclidean" ? MatchDistance.Euclidean : MatchDistance.Squared;
         bool skipBad = o.OnNonFinite == "skip";
-        var guard = new NonFiniteGuard(model, keepBuffers: skipBad);
+        var guard = new NonFiniteGuard(model, keepBuffers: skipBad, o.Threads);
         var workspace = new Workspace(_backend);
         var xHost = new float[batch * data.Dim];
         var eHost = new float[batch * refDim];
@@ -229,7 +231,8 @@ public sealed class Trainer
                     skipped++;
                     _progress.Clear();
                     _log.WriteLine(FormattableString.Invariant(
-                        $"skipped step {global} (epoch {epoch}, batch {step + 1}/{steps}): NaN or Inf in {bad}"));
+                        $"skipped step {global} (epoch {epoch}, batch {step + 1}/{steps}): ")
+                        + $"NaN or Inf in {bad}");
                     jsonl.WriteLine(JsonSerializer.Serialize(
                         new { kind = "skip", step = global, epoch, tensor = bad }));
                 }
@@ -320,7 +323,8 @@ public sealed class Trainer
         {
             throw new InvalidOperationException(
                 "the checkpoint was trained on other data or another reference (fingerprint "
-                + $"{pos.Fingerprint[..Math.Min(12, pos.Fingerprint.Length)]}, this data {fingerprint[..12]}); "
+                + $"{pos.Fingerprint[..Math.Min(12, pos.Fingerprint.Length)]}, "
+                + $"this data {fingerprint[..12]}); "
                 + "resume needs the same --data and --reference files as the run had.");
         }
 
@@ -357,7 +361,8 @@ public sealed class Trainer
         return new NonFiniteException(FormattableString.Invariant(
             $"NaN or Inf at step {global} (epoch {epoch}, batch {step + 1}/{steps}), first in {where}. ")
             + FormattableString.Invariant(
-                $"The last good checkpoint (epoch {last.EpochsDone + 1}, step {last.StepInEpoch}) is kept in ")
+                $"The last good checkpoint (epoch {last.EpochsDone + 1}, step {last.StepInEpoch}) ")
+            + "is kept in "
             + $"{folder.WorkPath}; resume it with --on-nonfinite skip, or start again with a lower --lr.",
             global, where);
     }
