@@ -7,11 +7,20 @@ namespace Mmae.Tests.Train;
 internal sealed class TempFolder : IDisposable
 {
     public TempFolder()
+        : this(System.IO.Path.GetTempPath())
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(),
-            "mmae-tests-" + Guid.NewGuid().ToString("N"));
+    }
+
+    private TempFolder(string root)
+    {
+        Path = System.IO.Path.Combine(root, "mmae-tests-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Path);
     }
+
+    /// <summary>A folder in memory (/dev/shm) where there is one, for tests that write many
+    /// small files; else under the system temp folder.</summary>
+    public static TempFolder InMemory() =>
+        Directory.Exists("/dev/shm") ? new TempFolder("/dev/shm") : new TempFolder();
 
     public string Path { get; }
 

@@ -23,6 +23,9 @@ public sealed class OptionTable
     /// <summary>Positional arguments left after the options.</summary>
     public List<string> Positionals { get; } = [];
 
+    /// <summary>Names (without dashes) of the options the command line gave.</summary>
+    public HashSet<string> Given { get; } = [];
+
     /// <summary>Adds an option that takes a value.</summary>
     public OptionTable Add(string name, string metavar, string defaultText, string help, Action<string> set)
     {
@@ -88,6 +91,7 @@ public sealed class OptionTable
 
             Option? option = _options.Find(o => o.Name == name)
                 ?? throw new UsageException($"unknown option --{name} for 'mmae {_command}'", Usage());
+            Given.Add(name);
             if (option.IsFlag)
             {
                 option.Set("");

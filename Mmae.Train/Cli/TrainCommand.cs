@@ -10,7 +10,11 @@ public static class TrainCommand
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var o = new TrainOptions();
-        OptionTable table = Table(() => o, v => o = v);
+        string? resumeDir = null;
+        OptionTable table = Table(() => o, v => o = v)
+            .Add("resume", "RUN_DIR", "none",
+                "continue an interrupted run (RUN.partial) or a finished one (with a larger --epochs)",
+                v => resumeDir = v);
         if (!table.Parse(args))
         {
             stdout.WriteLine(table.Usage());
@@ -22,6 +26,11 @@ public static class TrainCommand
             throw new UsageException($"unexpected argument '{table.Positionals[0]}'", table.Usage());
         }
 
+        ResumePlan? resume = resumeDir is null
+            ? null
+            : ResumePlan.Resolve(resumeDir, o, table.Given, table.Usage());
+        o = resume?.Options ?? (o with { Data = o.Data is null ? null : Path.GetFullPath(o.Data) });
+
         ReferenceSpec.Validate(o.Reference, int.MaxValue);
         var data = CommandLine.LoadData(o.Data);
         ReferenceSpec.Validate(o.Reference, data.Dim);
@@ -32,7 +41,8 @@ public static class TrainCommand
 
         using DeviceChoice device = Devices.Create(o.Device, o.Threads);
         string outPath = o.Out ?? Path.Combine("runs", o.DefaultRunName());
-        var folder = RunFolder.Create(outPath);
+        var folder = resume?.Folder() ?? RunFolder.Create(outPath);
+        using var stop = StopSignal.ListenToConsole(stderr);
         try
         {
             stdout.WriteLine(device.Why);
@@ -53,14 +63,29 @@ public static class TrainCommand
                 $"reference: {o.Reference}, {data.Count} × {refDim} in {r.Seconds:F1} s ({source})"));
             bool interactive = !Console.IsErrorRedirected && ReferenceEquals(stderr, Console.Error);
             var progress = new ProgressBar(stderr, interactive);
-            var summary = new Trainer(o, device.Backend, stdout, progress).Run(data, reference, refDim, folder);
+            var trainer = new Trainer(o, device.Backend, stdout, progress)
+            {
+                Resume = resume?.Restore(device.Backend),
+                Stop = stop,
+            };
+            var summary = trainer.Run(data, reference, refDim, folder);
+            if (summary.Interrupted)
+            {
+                return StopSignal.InterruptedExitCode;
+            }
+
             folder.Commit();
             stdout.WriteLine($"run written to {summary.Folder}");
             return 0;
         }
         catch
         {
-            folder.Abandon();
+            if (folder.Abandon())
+            {
+                stderr.WriteLine($"mmae: the unfinished run is kept in {folder.WorkPath}; "
+                    + $"continue it with: mmae train --resume {folder.WorkPath}");
+            }
+
             throw;
         }
     }
@@ -94,6 +119,10 @@ public static class TrainCommand
             ("epochs", o.Epochs.ToString(CultureInfo.InvariantCulture)),
             ("lr", o.LearningRate.ToString(CultureInfo.InvariantCulture)),
             ("seed", o.Seed.ToString(CultureInfo.InvariantCulture)),
+            ("checkpoint", o.CheckpointEvery == 0
+                ? "end of every epoch"
+                : FormattableString.Invariant($"every {o.CheckpointEvery} steps and end of every epoch")),
+            ("nonfinite", o.OnNonFinite),
             ("eval-size", o.EvalSize.ToString(CultureInfo.InvariantCulture)),
             ("device", o.Device),
             ("out", outPath),
@@ -142,6 +171,14 @@ public static class TrainCommand
             .Add("eval-size", "N", Inv(d.EvalSize),
                 "samples (the first N) used for trustworthiness and continuity",
                 v => set(get() with { EvalSize = OptionTable.Int(v, 4) }))
+            .Add("checkpoint-every", "N", "0 (epoch ends)",
+                "also save checkpoint.safetensors every N steps (0: only at the end of each epoch)",
+                v => set(get() with { CheckpointEvery = OptionTable.Int(v, 0) }))
+            .Add("on-nonfinite", "ACTION", d.OnNonFinite,
+                "on a NaN or Inf in the loss or a gradient: stop, or skip the batch (counted in metrics)",
+                v => set(get() with { OnNonFinite = v is "stop" or "skip"
+                    ? v
+                    : throw new ArgumentException("expected stop or skip") }))
             .Add("out", "DIR", "runs/<time>-<settings>", "run folder to create (must not exist)",
                 v => set(get() with { Out = v }))
             .Add("threads", "N", "all cores", "CPU backend threads",

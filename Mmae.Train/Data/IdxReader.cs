@@ -26,6 +26,9 @@ public static class IdxReader
     // two bits), so a gzip file of L bytes cannot hold more than this many bytes per byte.
     private const long MaxDeflateExpansion = 1032;
 
+    // First buffer for a gzip payload; it doubles as data arrives, up to the header's size.
+    private const int InitialGzipBuffer = 1 << 20;
+
     private const int GzipMagic0 = 0x1f;
     private const int GzipMagic1 = 0x8b;
 
@@ -154,9 +157,22 @@ public static class IdxReader
                 + "the file is truncated or the header is corrupt");
         }
 
-        byte[] data = new byte[expected];
-        int read = stream.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
-        long actual = read + (read == data.Length ? CountRemaining(stream) : 0);
+        // A gzip payload's size is known only by inflating it, so its buffer grows with the bytes
+        // that actually arrive instead of trusting the header: a forged count costs no memory.
+        byte[] data = new byte[gzip ? Math.Min(expected, InitialGzipBuffer) : expected];
+        int read = 0;
+        while (true)
+        {
+            read += stream.ReadAtLeast(data.AsSpan(read), data.Length - read, throwOnEndOfStream: false);
+            if (read < data.Length || data.Length == expected)
+            {
+                break;
+            }
+
+            Array.Resize(ref data, (int)Math.Min(expected, 2L * data.Length));
+        }
+
+        long actual = read + (read == expected ? CountRemaining(stream) : 0);
         if (actual != expected)
         {
             throw SizeMismatch(path, shape, expected, actual, headerBytes);

@@ -16,62 +16,144 @@ public static class Checkpoint
     private const string ConfigKey = "mmae.config";
 
     /// <summary>Writes the model (atomically) with the run's configuration.</summary>
-    public static void Save(string path, DeepAutoencoder model, TrainOptions options)
+    /// <param name="path">Destination file.</param>
+    /// <param name="model">The network.</param>
+    /// <param name="options">The run's options, stored as metadata.</param>
+    /// <param name="batches">Training batches seen, stored as batch norm's num_batches_tracked.</param>
+    public static void Save(string path, DeepAutoencoder model, TrainOptions options, long batches = 0)
+    {
+        SafeTensors.Save(path, StateDict(model), Metadata(model, options), BatchCounters(model, batches));
+    }
+
+    /// <summary>The model's state_dict as host arrays, in PyTorch's order and names.</summary>
+    public static IEnumerable<(string Name, float[] Data, int[] Shape)> StateDict(DeepAutoencoder model) =>
+        model.StateDict().Select(s => (s.Name, s.Tensor.ToArray(), s.Tensor.Shape));
+
+    /// <summary>
+    /// PyTorch's BatchNorm1d also lists <c>num_batches_tracked</c> in its state_dict, so a
+    /// strict <c>load_state_dict</c> needs it: one 0-d I32 tensor per batch-norm layer (int64
+    /// in PyTorch, which converts on loading). With a momentum, as here, PyTorch only counts it.
+    /// </summary>
+    public static IEnumerable<(string Name, int[] Data, int[] Shape)> BatchCounters(
+        DeepAutoencoder model,
+        long batches)
+    {
+        int count = (int)Math.Min(batches, int.MaxValue);
+        (string, Sequential)[] chains = [("encoder", model.Encoder), ("decoder", model.Decoder)];
+        foreach ((string prefix, Sequential chain) in chains)
+        {
+            for (int i = 0; i < chain.Layers.Count; i++)
+            {
+                if (chain.Layers[i] is BatchNorm1d)
+                {
+                    yield return ($"{prefix}.{i}.num_batches_tracked", [count], []);
+                }
+            }
+        }
+    }
+
+    /// <summary>The metadata every mmae checkpoint carries: architecture and configuration.</summary>
+    public static Dictionary<string, string> Metadata(DeepAutoencoder model, TrainOptions options)
     {
         var arch = new Architecture("deepae", model.InputDim, model.LatentDim, model.Hidden);
-        var meta = new Dictionary<string, string>
+        return new Dictionary<string, string>
         {
             [ArchitectureKey] = JsonSerializer.Serialize(arch),
             [ConfigKey] = JsonSerializer.Serialize(options),
         };
-        SafeTensors.Save(path, model.StateDict().Select(s => (s.Name, s.Tensor.ToArray(), s.Tensor.Shape)), meta);
     }
 
     /// <summary>Rebuilds the model stored at <paramref name="path"/> on <paramref name="backend"/>.</summary>
     /// <exception cref="CheckpointFormatException">The file is not an mmae checkpoint or lacks a tensor.</exception>
-    public static DeepAutoencoder Load(string path, IBackend backend)
+    public static DeepAutoencoder Load(string path, IBackend backend) =>
+        Restore(path, SafeTensors.Read(path), backend);
+
+    /// <summary>Rebuilds the model from a file already read.</summary>
+    /// <remarks>The architecture is checked against the tensors the file holds before the
+    /// network is built, so a forged architecture cannot make us allocate more than the file
+    /// itself contains.</remarks>
+    /// <exception cref="CheckpointFormatException">The file is not an mmae checkpoint, or a
+    /// tensor is missing or has another shape than the architecture needs.</exception>
+    public static DeepAutoencoder Restore(string path, SafeTensorsFile file, IBackend backend)
     {
-        var (tensors, meta) = SafeTensors.Load(path);
-        if (!meta.TryGetValue(ArchitectureKey, out string? archJson))
+        Architecture arch = ReadArchitecture(path, file.Metadata);
+        Int128 needed = StateDictLength(arch);
+        long stored = file.Floats.Values.Sum(t => (long)t.Data.Length);
+        if (needed > stored)
         {
-            throw new CheckpointFormatException($"{path}: no '{ArchitectureKey}' metadata; not an mmae checkpoint.");
+            throw new CheckpointFormatException(
+                $"{path}: the architecture needs {needed} values, the file holds only {stored}.");
         }
 
-        Architecture arch;
+        var model = new DeepAutoencoder(backend, arch.InputDim, arch.LatentDim, new Rng(0), arch.Hidden);
+        foreach ((string name, Tensor t) in model.StateDict())
+        {
+            if (!file.Floats.TryGetValue(name, out var s))
+            {
+                throw new CheckpointFormatException($"{path}: tensor '{name}' is missing.");
+            }
+
+            if (!s.Shape.SequenceEqual(t.Shape))
+            {
+                throw new CheckpointFormatException(
+                    $"{path}: tensor '{name}' has shape ({string.Join(", ", s.Shape)}), "
+                    + $"the model needs ({string.Join(", ", t.Shape)}).");
+            }
+
+            backend.Write(s.Data, t.Data);
+        }
+
+        return model;
+    }
+
+    /// <summary>The run configuration stored in a checkpoint, as JSON text.</summary>
+    /// <exception cref="CheckpointFormatException">There is none.</exception>
+    public static string ConfigJson(string path, SafeTensorsFile file) =>
+        file.Metadata.TryGetValue(ConfigKey, out string? json)
+            ? json
+            : throw new CheckpointFormatException(
+                $"{path}: no '{ConfigKey}' metadata; not an mmae training checkpoint.");
+
+    private static Architecture ReadArchitecture(string path, Dictionary<string, string> meta)
+    {
+        if (!meta.TryGetValue(ArchitectureKey, out string? archJson))
+        {
+            throw new CheckpointFormatException(
+                $"{path}: no '{ArchitectureKey}' metadata; not an mmae checkpoint.");
+        }
+
+        Architecture? arch;
         try
         {
-            arch = JsonSerializer.Deserialize<Architecture>(archJson)
-                ?? throw new CheckpointFormatException($"{path}: empty architecture metadata.");
+            arch = JsonSerializer.Deserialize<Architecture>(archJson);
         }
         catch (JsonException ex)
         {
             throw new CheckpointFormatException($"{path}: architecture metadata is malformed ({ex.Message}).");
         }
 
-        if (arch.Kind != "deepae" || arch.InputDim < 1 || arch.LatentDim < 1 || arch.Hidden.Any(h => h < 1))
+        if (arch is null || arch.Kind != "deepae" || arch.InputDim < 1 || arch.LatentDim < 1
+            || arch.Hidden is null || arch.Hidden.Any(h => h < 1))
         {
-            throw new CheckpointFormatException($"{path}: unsupported architecture '{arch.Kind}'.");
+            throw new CheckpointFormatException(
+                $"{path}: unsupported architecture {archJson}; expected a deepae with positive sizes.");
         }
 
-        var model = new DeepAutoencoder(backend, arch.InputDim, arch.LatentDim, new Rng(0), arch.Hidden);
-        foreach ((string name, Tensor t) in model.StateDict())
+        return arch;
+    }
+
+    // Values in a DeepAE's state_dict: each Linear a·b + b, each BatchNorm1d 4·h (weight, bias,
+    // running mean and variance), encoder in→h1→…→latent and the mirrored decoder.
+    private static Int128 StateDictLength(Architecture arch)
+    {
+        int[] widths = [arch.InputDim, .. arch.Hidden, arch.LatentDim];
+        Int128 total = 0;
+        for (int i = 0; i + 1 < widths.Length; i++)
         {
-            if (!tensors.TryGetValue(name, out var stored))
-            {
-                throw new CheckpointFormatException($"{path}: tensor '{name}' is missing.");
-            }
-
-            if (stored.Data.Length != t.Length)
-            {
-                throw new CheckpointFormatException(
-                    $"{path}: tensor '{name}' has {stored.Data.Length} values, the model needs {t.Length}.");
-            }
-
-            var fresh = backend.Upload(stored.Data);
-            backend.Copy(fresh, t.Data);
+            total += 2 * ((Int128)widths[i] * widths[i + 1]) + widths[i] + widths[i + 1];
         }
 
-        return model;
+        return total + 8 * (Int128)arch.Hidden.Sum(h => (long)h);
     }
 
     /// <summary>What the checkpoint's network looks like.</summary>

@@ -61,6 +61,13 @@ public sealed record TrainOptions
     /// <summary>Hidden widths of the DeepAE, encoder order.</summary>
     public int[] Hidden { get; init; } = [1000, 500, 250];
 
+    /// <summary>Steps between checkpoints; 0 saves one at the end of every epoch only.</summary>
+    public int CheckpointEvery { get; init; }
+
+    /// <summary>What a NaN or Inf in the loss or a gradient does: <c>stop</c> the run, or
+    /// <c>skip</c> the batch (counted in the metrics).</summary>
+    public string OnNonFinite { get; init; } = "stop";
+
     /// <summary>A folder name that says what the run is.</summary>
     public string DefaultRunName() => string.Create(CultureInfo.InvariantCulture,
         $"{DateTime.Now:yyyyMMdd-HHmmss}-m{Latent}-{SafeReference}-lam{Lambda}-s{Seed}");

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Mmae.Engine;
+using Mmae.Engine.IO;
 using Mmae.Engine.Modules;
 using Mmae.Engine.Optim;
 using Mmae.Kernels;
@@ -12,23 +14,48 @@ using Mmae.Train.Plots;
 
 namespace Mmae.Train.Training;
 
-/// <summary>Per-epoch means of the three losses, weighted by batch size.</summary>
-public sealed record EpochLosses(int Epoch, double Reconstruction, double Match, double Total, double Seconds);
+/// <summary>Per-epoch means of the three losses, weighted by batch size, and the batches skipped
+/// for a NaN or Inf (with <c>--on-nonfinite skip</c>).</summary>
+public sealed record EpochLosses(
+    int Epoch,
+    double Reconstruction,
+    double Match,
+    double Total,
+    double Seconds,
+    int Skipped = 0);
 
 /// <summary>What a finished run reports.</summary>
 public sealed record RunSummary(
     string Folder,
     IReadOnlyList<EpochLosses> Epochs,
     double ReconstructionMse,
-    IReadOnlyList<(int K, double Trustworthiness, double Continuity)> Neighbourhood);
+    IReadOnlyList<(int K, double Trustworthiness, double Continuity)> Neighbourhood)
+{
+    /// <summary>True when a stop signal ended the run early, after saving a checkpoint.</summary>
+    public bool Interrupted { get; init; }
+}
 
 /// <summary>
 /// Trains a DeepAE with L = L_rec + λ·L_mm on a data set and its reference embedding, then
 /// evaluates it and writes the run folder.
 /// </summary>
+/// <remarks>
+/// The run saves <c>checkpoint.safetensors</c> before its first step, every
+/// <see cref="TrainOptions.CheckpointEvery"/> steps and at the end of every epoch; given that
+/// checkpoint as <see cref="Resume"/>, a run continues exactly where it stood: on the CPU
+/// backend its weights end bit for bit where an uninterrupted run's do.
+/// </remarks>
 public sealed class Trainer
 {
     private static readonly int[] s_ks = [5, 10, 25];
+
+    // A sample that is itself NaN (kept by --on-nonfinite skip) makes the reconstruction MSE
+    // NaN; it is written as the string "NaN" rather than failing the run at its last step.
+    private static readonly JsonSerializerOptions s_metricsJson = new()
+    {
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
     private readonly TrainOptions _options;
     private readonly IBackend _backend;
     private readonly TextWriter _log;
@@ -43,41 +70,110 @@ public sealed class Trainer
         _progress = progress;
     }
 
+    /// <summary>A checkpoint to continue from; null starts a new run from the seed.</summary>
+    public TrainingState? Resume { get; init; }
+
+    /// <summary>Checked between steps: once set, the trainer saves a checkpoint and returns
+    /// a summary marked <see cref="RunSummary.Interrupted"/>.</summary>
+    public StopSignal? Stop { get; init; }
+
+    /// <summary>File operations for checkpoints; null for the real file system.</summary>
+    public IFileSystem? FileSystem { get; init; }
+
     /// <summary>Trains, evaluates and writes everything into <paramref name="folder"/>.</summary>
+    /// <exception cref="NonFiniteException">A NaN or Inf appeared and --on-nonfinite is stop;
+    /// the last checkpoint is left as it was.</exception>
+    /// <exception cref="InvalidOperationException">The resumed checkpoint belongs to other data.</exception>
+    /// <exception cref="IOException">A checkpoint could not be written; the previous one is
+    /// intact.</exception>
     public RunSummary Run(Dataset data, float[] reference, int refDim, RunFolder folder)
     {
         TrainOptions o = _options;
-        var rng = new Rng((ulong)o.Seed);
-        var model = new DeepAutoencoder(_backend, data.Dim, o.Latent, rng, o.Hidden);
-        var adam = new Adam(model.Parameters(), new AdamOptions { LearningRate = o.LearningRate });
+        int batch = Math.Min(o.Batch, data.Count);
+        // A last batch of one sample cannot be batch-normalised; it is dropped for that epoch.
+        int steps = data.Count / batch + (data.Count % batch >= 2 ? 1 : 0);
+        string fingerprint = TrainingState.Fingerprint(data, reference, refDim);
+        TrainingState st = Resume ?? TrainingState.Fresh(o, _backend, data.Count, data.Dim);
+        TrainingProgress pos = Resume is null
+            ? new TrainingProgress { Fingerprint = fingerprint }
+            : CheckResumable(st, fingerprint, data.Count, steps);
+        var model = st.Model;
+        var adam = st.Adam;
         _log.WriteLine(FormattableString.Invariant(
             $"model: DeepAE {data.Dim}-{string.Join("-", o.Hidden)}-{o.Latent}, ")
             + FormattableString.Invariant($"{model.ParameterCount():N0} parameters"));
 
-        File.WriteAllText(folder.File("config.json"),
-            JsonSerializer.Serialize(o, new JsonSerializerOptions { WriteIndented = true }));
+        AtomicFile.Write(folder.File("config.json"), s => JsonSerializer.Serialize(s, o,
+            new JsonSerializerOptions { WriteIndented = true }));
         using var jsonl = new StreamWriter(folder.File("log.jsonl"));
         using var csv = new StreamWriter(folder.File("losses.csv"));
-        csv.WriteLine("epoch,reconstruction,match,total,seconds");
+        csv.WriteLine("epoch,reconstruction,match,total,seconds,skipped");
 
-        var epochs = new List<EpochLosses>();
+        // The checkpoint is the record: the logs are rewritten from it, so lines written after
+        // it by an interrupted run do not appear twice.
+        var epochs = new List<EpochLosses>(pos.Epochs);
+        epochs.ForEach(el => WriteEpochRecord(csv, jsonl, el));
+        if (Resume is not null)
+        {
+            _log.WriteLine(FormattableString.Invariant(
+                $"resuming: epoch {pos.EpochsDone + 1}, step {pos.StepInEpoch}/{steps}, ")
+                + FormattableString.Invariant($"{pos.Updates} updates done"));
+            jsonl.WriteLine(JsonSerializer.Serialize(new
+            {
+                kind = "resume",
+                epoch = pos.EpochsDone + 1,
+                step = pos.StepInEpoch,
+                updates = pos.Updates,
+            }));
+        }
+
+        st.Progress = pos;
+        SaveCheckpoint(st, folder);
         MatchDistance distance = o.Distance == "euclidean" ? MatchDistance.Euclidean : MatchDistance.Squared;
-        int[] order = Enumerable.Range(0, data.Count).ToArray();
-        int batch = Math.Min(o.Batch, data.Count);
-        // A last batch of one sample cannot be batch-normalised; it is dropped for that epoch.
-        int steps = data.Count / batch + (data.Count % batch >= 2 ? 1 : 0);
+        bool skipBad = o.OnNonFinite == "skip";
+        var guard = new NonFiniteGuard(model, keepBuffers: skipBad, o.Threads);
         var workspace = new Workspace(_backend);
         var xHost = new float[batch * data.Dim];
         var eHost = new float[batch * refDim];
-        for (int epoch = 1; epoch <= o.Epochs; epoch++)
+        int[] order = st.Order;
+        for (int epoch = pos.EpochsDone + 1; epoch <= o.Epochs; epoch++)
         {
-            rng.Shuffle(order.AsSpan());
-            model.Train();
-            double sumRec = 0, sumMm = 0, sumTot = 0;
-            int seen = 0;
-            var sw = Stopwatch.StartNew();
-            for (int step = 0; step < steps; step++)
+            if (Stop?.IsRequested == true)
             {
+                return Interrupt(st, folder, epochs);
+            }
+
+            int firstStep = pos.StepInEpoch;
+            if (firstStep == 0)
+            {
+                st.Rng.Shuffle(order.AsSpan());
+            }
+
+            model.Train();
+            double sumRec = pos.SumReconstruction, sumMm = pos.SumMatch, sumTot = pos.SumTotal;
+            int seen = pos.Seen, skipped = pos.Skipped;
+            double secondsBefore = pos.Seconds;
+            var sw = Stopwatch.StartNew();
+
+            // Where the run stands after `done` steps of this epoch, for a checkpoint.
+            TrainingProgress Mid(int done) => new()
+            {
+                EpochsDone = epoch - 1,
+                StepInEpoch = done,
+                Updates = adam.StepCount,
+                SumReconstruction = sumRec,
+                SumMatch = sumMm,
+                SumTotal = sumTot,
+                Seen = seen,
+                Seconds = secondsBefore + sw.Elapsed.TotalSeconds,
+                Skipped = skipped,
+                Epochs = epochs.ToArray(),
+                Fingerprint = fingerprint,
+            };
+
+            for (int step = firstStep; step < steps; step++)
+            {
+                long global = (long)(epoch - 1) * steps + step + 1;
                 int start = step * batch;
                 int p = Math.Min(batch, data.Count - start);
 
@@ -90,31 +186,85 @@ public sealed class Trainer
                 }
 
                 double recV, mmV;
+                string? bad;
                 using (workspace.Step())
                 {
                     Tensor x = Tensor.Input(_backend, xHost.AsSpan(0, p * data.Dim), p, data.Dim);
                     Tensor e = Tensor.Input(_backend, eHost.AsSpan(0, p * refDim), p, refDim);
                     adam.ZeroGrad();
+                    guard.SaveBuffers();
                     Tensor z = model.Encoder.Forward(x);
                     Tensor recon = model.Decoder.Forward(z);
                     Tensor rec = Losses.Mse(recon, x);
                     Tensor mm = Losses.ManifoldMatch(z, e, distance);
                     Tensor loss = o.Lambda == 0f ? rec : rec + o.Lambda * mm;
                     loss.Backward();
-                    adam.Step();
                     recV = rec.Item();
                     mmV = mm.Item();
+
+                    // Checked before Adam moves the weights, so a bad batch leaves them untouched.
+                    bad = guard.Check(recV, mmV, recV + o.Lambda * mmV);
+                    if (bad is null)
+                    {
+                        adam.Step();
+                    }
+                    else if (skipBad)
+                    {
+                        guard.RestoreBuffers();
+                    }
+                    else
+                    {
+                        string where = guard.Diagnose(x, e, distance, o.Lambda, bad);
+                        throw NonFinite(global, epoch, step, steps, where, st, folder);
+                    }
                 }
 
-                sumRec += recV * p;
-                sumMm += mmV * p;
-                sumTot += (recV + o.Lambda * mmV) * p;
-                seen += p;
-                _progress.Update(epoch, o.Epochs, step + 1, steps, sumTot / seen,
-                    sw.Elapsed.TotalMilliseconds / (step + 1));
+                if (bad is null)
+                {
+                    sumRec += recV * p;
+                    sumMm += mmV * p;
+                    sumTot += (recV + o.Lambda * mmV) * p;
+                    seen += p;
+                }
+                else
+                {
+                    skipped++;
+                    _progress.Clear();
+                    _log.WriteLine(FormattableString.Invariant(
+                        $"skipped step {global} (epoch {epoch}, batch {step + 1}/{steps}): ")
+                        + $"NaN or Inf in {bad}");
+                    jsonl.WriteLine(JsonSerializer.Serialize(
+                        new { kind = "skip", step = global, epoch, tensor = bad }));
+                }
+
+                _progress.Update(epoch, o.Epochs, step + 1, steps, seen > 0 ? sumTot / seen : double.NaN,
+                    sw.Elapsed.TotalMilliseconds / (step + 1 - firstStep));
+                if (o.CheckpointEvery > 0 && global % o.CheckpointEvery == 0 && step + 1 < steps)
+                {
+                    st.Progress = Mid(step + 1);
+                    SaveCheckpoint(st, folder);
+                    _progress.Clear();
+                    _log.WriteLine(FormattableString.Invariant(
+                        $"checkpoint saved: epoch {epoch}, step {step + 1}/{steps} (global step {global})"));
+                }
+
+                // The epoch's last step is followed by its own checkpoint; stop after that one.
+                if (Stop?.IsRequested == true && step + 1 < steps)
+                {
+                    st.Progress = Mid(step + 1);
+                    return Interrupt(st, folder, epochs);
+                }
             }
 
-            var el = new EpochLosses(epoch, sumRec / seen, sumMm / seen, sumTot / seen, sw.Elapsed.TotalSeconds);
+            if (seen == 0)
+            {
+                throw new InvalidOperationException(FormattableString.Invariant(
+                    $"every batch of epoch {epoch} held a NaN or Inf and was skipped; the checkpoint in ")
+                    + $"{folder.WorkPath} is from before it. Lower --lr or --lambda, or check the data.");
+            }
+
+            var el = new EpochLosses(epoch, sumRec / seen, sumMm / seen, sumTot / seen,
+                secondsBefore + sw.Elapsed.TotalSeconds, skipped);
             if (!double.IsFinite(el.Total))
             {
                 throw new InvalidOperationException(FormattableString.Invariant(
@@ -125,23 +275,96 @@ public sealed class Trainer
             _progress.Clear();
             _log.WriteLine(FormattableString.Invariant(
                 $"epoch {epoch,3}/{o.Epochs} | loss {el.Total:F5} | recon {el.Reconstruction:F5} | ")
-                + FormattableString.Invariant($"match {el.Match:0.000e+00} | {el.Seconds:F1} s"));
-            csv.WriteLine(FormattableString.Invariant(
-                $"{epoch},{el.Reconstruction:R},{el.Match:R},{el.Total:R},{el.Seconds:F3}"));
-            jsonl.WriteLine(JsonSerializer.Serialize(new
+                + FormattableString.Invariant($"match {el.Match:0.000e+00} | {el.Seconds:F1} s")
+                + (skipped > 0 ? FormattableString.Invariant($" | skipped {skipped}") : ""));
+            WriteEpochRecord(csv, jsonl, el);
+            pos = new TrainingProgress
             {
-                kind = "epoch",
-                epoch,
-                reconstruction = el.Reconstruction,
-                match = el.Match,
-                total = el.Total,
-                seconds = el.Seconds,
-            }));
-            jsonl.Flush();
-            csv.Flush();
+                EpochsDone = epoch,
+                Updates = adam.StepCount,
+                Epochs = epochs.ToArray(),
+                Fingerprint = fingerprint,
+            };
+            st.Progress = pos;
+            SaveCheckpoint(st, folder);
         }
 
-        return Finish(model, data, folder, epochs, jsonl);
+        return Stop?.IsRequested == true
+            ? Interrupt(st, folder, epochs)
+            : Finish(model, data, folder, epochs, jsonl, adam.StepCount);
+    }
+
+    private static void WriteEpochRecord(StreamWriter csv, StreamWriter jsonl, EpochLosses el)
+    {
+        csv.WriteLine(FormattableString.Invariant(
+            $"{el.Epoch},{el.Reconstruction:R},{el.Match:R},{el.Total:R},{el.Seconds:F3},{el.Skipped}"));
+        jsonl.WriteLine(JsonSerializer.Serialize(new
+        {
+            kind = "epoch",
+            epoch = el.Epoch,
+            reconstruction = el.Reconstruction,
+            match = el.Match,
+            total = el.Total,
+            seconds = el.Seconds,
+            skipped = el.Skipped,
+        }));
+        jsonl.Flush();
+        csv.Flush();
+    }
+
+    private void SaveCheckpoint(TrainingState st, RunFolder folder) =>
+        TrainingCheckpoint.Save(folder.CheckpointPath, st, _options, FileSystem);
+
+    // A resumed checkpoint must come from this data and reference and fit its batch count.
+    private TrainingProgress CheckResumable(TrainingState st, string fingerprint, int count, int steps)
+    {
+        TrainingProgress pos = st.Progress;
+        if (pos.Fingerprint != fingerprint || st.Order.Length != count)
+        {
+            throw new InvalidOperationException(
+                "the checkpoint was trained on other data or another reference (fingerprint "
+                + $"{pos.Fingerprint[..Math.Min(12, pos.Fingerprint.Length)]}, "
+                + $"this data {fingerprint[..12]}); "
+                + "resume needs the same --data and --reference files as the run had.");
+        }
+
+        if (pos.StepInEpoch > steps || pos.EpochsDone > _options.Epochs)
+        {
+            throw new InvalidOperationException(FormattableString.Invariant(
+                $"the checkpoint stands at epoch {pos.EpochsDone + 1}, step {pos.StepInEpoch}, beyond ")
+                + FormattableString.Invariant($"{_options.Epochs} epochs of {steps} steps."));
+        }
+
+        return pos;
+    }
+
+    private RunSummary Interrupt(TrainingState st, RunFolder folder, List<EpochLosses> epochs)
+    {
+        SaveCheckpoint(st, folder);
+        _progress.Clear();
+        _log.WriteLine(FormattableString.Invariant(
+            $"interrupted at epoch {st.Progress.EpochsDone + 1}, step {st.Progress.StepInEpoch}: ")
+            + $"checkpoint saved in {folder.WorkPath}; continue with: mmae train --resume {folder.WorkPath}");
+        return new RunSummary(folder.FinalPath, epochs, double.NaN, []) { Interrupted = true };
+    }
+
+    private static NonFiniteException NonFinite(
+        long global,
+        int epoch,
+        int step,
+        int steps,
+        string where,
+        TrainingState st,
+        RunFolder folder)
+    {
+        TrainingProgress last = st.Progress;
+        return new NonFiniteException(FormattableString.Invariant(
+            $"NaN or Inf at step {global} (epoch {epoch}, batch {step + 1}/{steps}), first in {where}. ")
+            + FormattableString.Invariant(
+                $"The last good checkpoint (epoch {last.EpochsDone + 1}, step {last.StepInEpoch}) ")
+            + "is kept in "
+            + $"{folder.WorkPath}; resume it with --on-nonfinite skip, or start again with a lower --lr.",
+            global, where);
     }
 
     private RunSummary Finish(
@@ -149,7 +372,8 @@ public sealed class Trainer
         Dataset data,
         RunFolder folder,
         List<EpochLosses> epochs,
-        StreamWriter jsonl)
+        StreamWriter jsonl,
+        long updates)
     {
         var sw = Stopwatch.StartNew();
         (float[] codes, double mse) = Encode(model, data, _backend);
@@ -163,7 +387,7 @@ public sealed class Trainer
 
         Npy.Write(folder.File("latent.npy"), codes, data.Count, model.LatentDim);
         Npy.Write(folder.File("labels.npy"), data.Labels.Select(l => (float)l).ToArray(), data.Count);
-        Checkpoint.Save(folder.File("model.safetensors"), model, _options);
+        Checkpoint.Save(folder.File("model.safetensors"), model, _options, updates);
         if (model.LatentDim == 2)
         {
             ScatterPlot.Save(folder.File("latent.png"), codes, data.Labels,
@@ -176,6 +400,7 @@ public sealed class Trainer
             ["eval_samples"] = evalN,
             ["final_loss"] = epochs.Count > 0 ? epochs[^1].Total : double.NaN,
             ["seconds_per_epoch"] = epochs.Count > 0 ? epochs.Average(e => e.Seconds) : 0.0,
+            ["skipped_batches"] = epochs.Sum(e => e.Skipped),
         };
         foreach (var (k, t, c) in hood)
         {
@@ -184,8 +409,9 @@ public sealed class Trainer
         }
 
         File.WriteAllText(folder.File("metrics.json"),
-            JsonSerializer.Serialize(metrics, new JsonSerializerOptions { WriteIndented = true }));
-        jsonl.WriteLine(JsonSerializer.Serialize(new { kind = "final", metrics }));
+            JsonSerializer.Serialize(metrics, s_metricsJson));
+        jsonl.WriteLine(JsonSerializer.Serialize(new { kind = "final", metrics },
+            new JsonSerializerOptions(s_metricsJson) { WriteIndented = false }));
 
         _log.WriteLine(FormattableString.Invariant($"reconstruction MSE (all {data.Count} samples): {mse:F5}"));
         foreach (var (k, t, c) in hood)
