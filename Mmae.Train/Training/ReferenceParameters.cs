@@ -60,7 +60,7 @@ public sealed record ReferenceParameters
                 v => set(WithUmap(o => o with { Neighbours = OptionTable.Int(v, 2) })))
             .Add("min-dist", "X", Invariant($"{u.MinDist}"), "UMAP min_dist",
                 v => set(WithUmap(o => o with { MinDist = OptionTable.Double(v, 0) })))
-            .Add("umap-epochs", "N", "auto", "UMAP epochs; auto = 500 up to 10,000 samples, else 200",
+            .Add("umap-epochs", "N", "auto", "UMAP epochs; auto = 500 below 10,000 samples, else 200",
                 v => set(WithUmap(o => o with { Epochs = v == "auto" ? 0 : OptionTable.Int(v, 1) })))
             .Add("knn", "HOW", "auto",
                 "neighbour search: exact, descent (approximate), or auto (the faster for n and k)",
