@@ -24,7 +24,7 @@ public sealed class PosixFactAttribute : FactAttribute
 /// stopped with SIGINT, then resumed: every time, the last checkpoint loads and the resumed
 /// run ends with the uninterrupted run's weights, bit for bit.
 /// </summary>
-public sealed class KillResumeTests : IDisposable
+public sealed class KillResumeTests : TinyRunTests
 {
     private const int Kills = 20;
 
@@ -35,22 +35,13 @@ public sealed class KillResumeTests : IDisposable
     private static readonly TimeSpan s_childTimeout = TimeSpan.FromSeconds(90);
 
     private readonly ITestOutputHelper _output;
-    private readonly TempFolder _temp = new();
-    private readonly string _data;
-    private readonly string _reference;
 
-    public KillResumeTests(ITestOutputHelper output)
-    {
-        _output = output;
-        (_data, _reference) = TinyRuns.WriteInputs(_temp.Path);
-    }
-
-    public void Dispose() => _temp.Dispose();
+    public KillResumeTests(ITestOutputHelper output) => _output = output;
 
     [Fact]
     public void Train_KilledAt20RandomPoints_ResumesToTheUninterruptedWeights()
     {
-        string expected = TinyRuns.Train(Options("reference", threads: 1));
+        string expected = TinyRuns.Train(Run("reference", threads: 1));
         var rng = new Random(20_261_204);
         var outcomes = new Dictionary<string, int>();
         for (int i = 0; i < Kills; i++)
@@ -60,7 +51,7 @@ public sealed class KillResumeTests : IDisposable
             // done), plus a random delay that lands inside a step, a save, or the final writes.
             int target = rng.Next(-1, TotalSteps + 2);
             int delayMs = target < 0 ? rng.Next(0, 400) : rng.Next(0, 20);
-            TrainOptions o = Options($"run{i}", threads: 1 + i % 2);
+            TrainOptions o = Run($"run{i}", threads: 1 + i % 2);
             using (Process child = Start(TinyRuns.Arguments(o).Append("--checkpoint-every").Append("1")))
             {
                 WaitForProgress(child, target);
@@ -83,8 +74,8 @@ public sealed class KillResumeTests : IDisposable
     [PosixFact]
     public void Train_Sigint_FinishesTheStepSavesAndExits130ThenResumes()
     {
-        TrainOptions o = Options("sigint", threads: 1) with { Epochs = 40 };
-        string expected = TinyRuns.Train(o with { Out = _temp.File("sigint-reference") });
+        TrainOptions o = Run("sigint", threads: 1) with { Epochs = 40 };
+        string expected = TinyRuns.Train(o with { Out = Temp.File("sigint-reference") });
         string output;
         using (Process child = Start(TinyRuns.Arguments(o)))
         {
@@ -109,8 +100,7 @@ public sealed class KillResumeTests : IDisposable
         TinyRuns.AssertSameRun(expected, o.Out!);
     }
 
-    private TrainOptions Options(string name, int threads) =>
-        TinyRuns.Options(_data, _reference, _temp.File(name), Epochs) with { Threads = threads };
+    private TrainOptions Run(string name, int threads) => Options(name, Epochs) with { Threads = threads };
 
     // Brings a killed run to its end: nothing to do if it had finished, a resume if its
     // checkpoint exists (which must load), else a fresh start.

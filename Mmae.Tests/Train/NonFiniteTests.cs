@@ -9,22 +9,11 @@ using Xunit;
 
 namespace Mmae.Tests.Train;
 
-public sealed class NonFiniteTests : IDisposable
+public sealed class NonFiniteTests : TinyRunTests
 {
     // Sample whose pixel becomes NaN in the damaged data sets.
     private const int BadSample = 17;
     private const int BadPixel = 5;
-
-    private readonly TempFolder _temp = new();
-    private readonly string _data;
-    private readonly string _reference;
-
-    public NonFiniteTests()
-    {
-        (_data, _reference) = TinyRuns.WriteInputs(_temp.Path);
-    }
-
-    public void Dispose() => _temp.Dispose();
 
     // Every length up to 70 covers the SIMD body and tail for vectors of 4, 8 and 16 floats.
     [Fact]
@@ -159,7 +148,7 @@ public sealed class NonFiniteTests : IDisposable
         TinyRuns.AssertSameRun(expected, o.Out!);
     }
 
-    private TrainOptions Options(string name) => TinyRuns.Options(_data, _reference, _temp.File(name));
+    private TrainOptions Options(string name) => Options(name, epochs: 3);
 
     private static void Plant(Module linear, float value, int at)
     {

@@ -10,19 +10,9 @@ namespace Mmae.Tests.Train;
 
 /// <summary>Stopping and resuming runs in this process (the child-process kills are in
 /// KillResumeTests).</summary>
-public sealed class ResumeTests : IDisposable
+public sealed class ResumeTests : TinyRunTests
 {
     private const int Epochs = 3;
-    private readonly TempFolder _temp = new();
-    private readonly string _data;
-    private readonly string _reference;
-
-    public ResumeTests()
-    {
-        (_data, _reference) = TinyRuns.WriteInputs(_temp.Path);
-    }
-
-    public void Dispose() => _temp.Dispose();
 
     // Stop after every step in turn (checkpoints every step), resume in a fresh trainer on a
     // backend with another thread count, and end on the uninterrupted run's bits.
@@ -72,7 +62,7 @@ public sealed class ResumeTests : IDisposable
                 Epochs = 2,
                 EvalSize = 40,
             };
-            var folder = RunFolder.Create(_temp.File($"threads{threads}"));
+            var folder = RunFolder.Create(Temp.File($"threads{threads}"));
             new Trainer(o, new CpuBackend(threads), TextWriter.Null, new ProgressBar(TextWriter.Null, false))
                 .Run(data, reference, 5, folder);
             folder.Commit();
@@ -168,7 +158,7 @@ public sealed class ResumeTests : IDisposable
     [Fact]
     public void Resume_NoSuchRun_FailsNamingBothPaths()
     {
-        string run = _temp.File("nothing");
+        string run = Temp.File("nothing");
 
         var (code, _, err) = Mmae("train", "--resume", run);
 
@@ -179,13 +169,39 @@ public sealed class ResumeTests : IDisposable
     [Fact]
     public void Resume_PartialFolderWithoutCheckpoint_SaysToStartAgain()
     {
-        string run = _temp.File("early");
+        string run = Temp.File("early");
         Directory.CreateDirectory(run + ".partial");
 
         var (code, _, err) = Mmae("train", "--resume", run);
 
         Assert.Equal(CommandLine.RunError, code);
         Assert.Contains("stopped before its first checkpoint", err);
+    }
+
+    [Fact]
+    public void Resume_BothTheRunAndItsPartialFolderExist_RefusesToGuess()
+    {
+        string run = Interrupted("both");
+        Directory.CreateDirectory(run);
+
+        var (code, _, err) = Mmae("train", "--resume", run);
+        var (code2, _, err2) = Mmae("train", "--resume", run + ".partial");
+
+        Assert.Equal(CommandLine.RunError, code);
+        Assert.Contains("name the one to resume", err);
+        Assert.Equal(CommandLine.RunError, code2);
+        Assert.Contains($"{run}: exists beside {run}.partial", err2);
+    }
+
+    [Theory]
+    [InlineData("--on-nonfinite", "ignore", "expected stop or skip")]
+    [InlineData("--checkpoint-every", "-1", "must be at least 0")]
+    public void Train_BadReliabilityOption_UsageErrorNamingIt(string option, string value, string why)
+    {
+        var (code, _, err) = Mmae("train", option, value);
+
+        Assert.Equal(CommandLine.UsageError, code);
+        Assert.StartsWith($"mmae: error: option {option} {value}: {why}", err);
     }
 
     [Fact]
@@ -207,7 +223,7 @@ public sealed class ResumeTests : IDisposable
     public void Resume_DataChangedSinceTheRun_RefusedByFingerprint()
     {
         string run = Interrupted("moved");
-        TinyRuns.WriteInputs(_temp.Path, seed: 2);
+        TinyRuns.WriteInputs(Temp.Path, seed: 2);
 
         var (code, _, err) = Mmae("train", "--resume", run + ".partial");
 
@@ -228,8 +244,7 @@ public sealed class ResumeTests : IDisposable
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(run + ".partial", TrainingCheckpoint.FileName)));
     }
 
-    private TrainOptions Options(string name) =>
-        TinyRuns.Options(_data, _reference, _temp.File(name), Epochs);
+    private TrainOptions Options(string name) => Options(name, Epochs);
 
     private string FinishedRun()
     {

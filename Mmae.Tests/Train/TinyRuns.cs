@@ -179,3 +179,31 @@ internal static class TinyRuns
             .Select(l => string.Join(',', l.Split(',').Where((_, i) => i != 4)))
             .ToArray();
 }
+
+/// <summary>Tests over tiny runs: a temporary folder with the data and the reference, deleted
+/// after each test.</summary>
+public abstract class TinyRunTests : IDisposable
+{
+    protected TinyRunTests()
+    {
+        (DataFolder, ReferenceFile) = TinyRuns.WriteInputs(Temp.Path);
+    }
+
+    /// <summary>The IDX data folder.</summary>
+    protected string DataFolder { get; }
+
+    /// <summary>The reference .npy.</summary>
+    protected string ReferenceFile { get; }
+
+    private protected TempFolder Temp { get; } = new();
+
+    public void Dispose()
+    {
+        Temp.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>A tiny run's options, writing to a folder named <paramref name="name"/>.</summary>
+    protected TrainOptions Options(string name, int epochs) =>
+        TinyRuns.Options(DataFolder, ReferenceFile, Temp.File(name), epochs);
+}

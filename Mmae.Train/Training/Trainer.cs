@@ -342,9 +342,12 @@ public sealed class Trainer
     {
         SaveCheckpoint(st, folder);
         _progress.Clear();
-        _log.WriteLine(FormattableString.Invariant(
-            $"interrupted at epoch {st.Progress.EpochsDone + 1}, step {st.Progress.StepInEpoch}: ")
-            + $"checkpoint saved in {folder.WorkPath}; continue with: mmae train --resume {folder.WorkPath}");
+        TrainingProgress p = st.Progress;
+        string where = p.EpochsDone == _options.Epochs
+            ? "before the evaluation"
+            : FormattableString.Invariant($"at epoch {p.EpochsDone + 1}, step {p.StepInEpoch}");
+        _log.WriteLine($"interrupted {where}: checkpoint saved in {folder.WorkPath}; "
+            + $"continue with: mmae train --resume {folder.WorkPath}");
         return new RunSummary(folder.FinalPath, epochs, double.NaN, []) { Interrupted = true };
     }
 
