@@ -6,10 +6,10 @@ namespace Mmae.Train.Training;
 public sealed record TrainOptions
 {
     /// <summary>
-    /// Default epoch count: 50 epochs of the default model take about two minutes on a
-    /// 2-core machine (measured figures are in README.md).
+    /// Default epoch count: 30 epochs of the default model take about two minutes on a
+    /// 2-core AVX2 machine at about 4 s an epoch (measured figures are in README.md).
     /// </summary>
-    public const int DefaultEpochs = 50;
+    public const int DefaultEpochs = 30;
 
     /// <summary>Folder with IDX images and labels; null means the bundled MNIST digits.</summary>
     public string? Data { get; init; }
