@@ -82,6 +82,32 @@ public class ReaderFuzzTests
     }
 
     [Fact]
+    public void ReferenceCsv_MutatedFiles_OnlyDataFormatException()
+    {
+        byte[] seedFile = Encoding.UTF8.GetBytes("1.5,-2\n3e-2,4\n5,6.25\n");
+        Fuzz("ref.csv", seedFile, [], seed: 16, typeof(DataFormatException),
+            read: path => ReferenceFile.Read(path, 3));
+    }
+
+    // The cache answers a damaged entry with a reason and recomputes it (never throws); the
+    // test turns that reason into the error a reader would give, to hold it to the same rules.
+    [Fact]
+    public void ReferenceCache_MutatedEntries_RejectedWithAReason()
+    {
+        using var tmp = new TempFolder();
+        string entry = tmp.File("seed.ref");
+        ReferenceCache.Store(entry, "pca:2|data", [1f, 2f, 3f, 4f, 5f, 6f], 3, 2);
+        byte[] seedFile = File.ReadAllBytes(entry);
+        Fuzz("entry.ref", seedFile, [], seed: 17, typeof(DataFormatException), read: path =>
+        {
+            if (ReferenceCache.TryLoad(path, "pca:2|data", out string? problem) is null)
+            {
+                throw new DataFormatException(path, problem ?? "missing");
+            }
+        });
+    }
+
+    [Fact]
     public void ModelCheckpoint_MutatedFiles_OnlyCheckpointFormatException()
     {
         using var tmp = new TempFolder();
