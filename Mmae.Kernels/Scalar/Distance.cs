@@ -102,20 +102,7 @@ public sealed partial class ScalarBackend
         var dE = new double[p * p];
         SquaredDistances(zData, p, m, dZ);
         SquaredDistances(eData, p, l, dE);
-
-        var nZ = new double[p * p];
-        var nE = new double[p * p];
-        Normalize(dZ, nZ);
-        Normalize(dE, nE);
-
-        double squares = 0.0;
-        for (int i = 0; i < p * p; i++)
-        {
-            double diff = nE[i] - nZ[i];
-            squares += diff * diff;
-        }
-
-        lossData[0] = squares / ((double)p * p);
+        lossData[0] = MatchLoss(dZ, dE, p);
     }
 
     /// <inheritdoc/>
@@ -181,19 +168,7 @@ public sealed partial class ScalarBackend
         double[] eData = Own(e, p * l);
         double[] lossData = Own(loss, 1);
 
-        var nZ = new double[p * p];
-        var nE = new double[p * p];
-        Normalize(EuclideanDistances(zData, p, m), nZ);
-        Normalize(EuclideanDistances(eData, p, l), nE);
-
-        double squares = 0.0;
-        for (int i = 0; i < p * p; i++)
-        {
-            double diff = nE[i] - nZ[i];
-            squares += diff * diff;
-        }
-
-        lossData[0] = squares / ((double)p * p);
+        lossData[0] = MatchLoss(EuclideanDistances(zData, p, m), EuclideanDistances(eData, p, l), p);
     }
 
     /// <inheritdoc/>
@@ -250,6 +225,24 @@ public sealed partial class ScalarBackend
     }
 
     /// <summary>D[i, j] = ||x_i − x_j|| for the p rows of x (p×dim).</summary>
+    // (1/p²)·||D̃E − D̃Z||²_F from the two p×p distance matrices.
+    private static double MatchLoss(double[] dZ, double[] dE, int p)
+    {
+        var nZ = new double[p * p];
+        var nE = new double[p * p];
+        Normalize(dZ, nZ);
+        Normalize(dE, nE);
+
+        double squares = 0.0;
+        for (int i = 0; i < p * p; i++)
+        {
+            double diff = nE[i] - nZ[i];
+            squares += diff * diff;
+        }
+
+        return squares / ((double)p * p);
+    }
+
     private static double[] EuclideanDistances(double[] x, int p, int dim)
     {
         var d = new double[p * p];
