@@ -74,6 +74,7 @@ public sealed class ReferenceCommandTests : IDisposable
 
         Assert.Equal(CommandLine.UsageError, code);
         Assert.Contains("perplexity", err.Split('\n')[0]);
+        Assert.DoesNotContain("(Parameter", err.Split('\n')[0]);
         Assert.False(File.Exists(_temp.File("e.npy")));
     }
 

@@ -115,7 +115,7 @@ public sealed class OptionTable
             }
             catch (Exception ex) when (ex is FormatException or OverflowException or ArgumentException)
             {
-                throw new UsageException($"option --{name} {value}: {ex.Message}", Usage());
+                throw new UsageException($"option --{name} {value}: {UsageException.Reason(ex)}", Usage());
             }
         }
 

@@ -147,7 +147,7 @@ public sealed record ReferenceSpec(string Kind, int Dim, string? Path)
         }
         catch (ArgumentException ex)
         {
-            throw new UsageException($"option --reference {this}: {ex.Message}");
+            throw new UsageException($"option --reference {this}: {UsageException.Reason(ex)}");
         }
     }
 }
