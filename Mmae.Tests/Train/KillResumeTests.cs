@@ -74,14 +74,16 @@ public sealed class KillResumeTests : TinyRunTests
     [PosixFact]
     public void Train_Sigint_FinishesTheStepSavesAndExits130ThenResumes()
     {
-        TrainOptions o = Run("sigint", threads: 1) with { Epochs = 40 };
+        // Long enough that the child is still training when the signal arrives, however fast
+        // the machine: 40 epochs of this tiny model can end before SIGINT is sent.
+        TrainOptions o = Run("sigint", threads: 1) with { Epochs = 400 };
         string expected = TinyRuns.Train(o with { Out = Temp.File("sigint-reference") });
         string output;
         using (Process child = Start(TinyRuns.Arguments(o)))
         {
             string? line;
             while ((line = ReadLine(child)) is not null
-                && !line.StartsWith("epoch   2/40", StringComparison.Ordinal))
+                && !line.StartsWith("epoch   2/400", StringComparison.Ordinal))
             {
             }
 
@@ -94,7 +96,7 @@ public sealed class KillResumeTests : TinyRunTests
         Assert.Contains("interrupted at epoch", output);
         Assert.False(Directory.Exists(o.Out));
         LoadedCheckpoint c = TinyRuns.ReadPartial(o);
-        Assert.InRange(c.Progress.EpochsDone, 2, 39);
+        Assert.InRange(c.Progress.EpochsDone, 2, 399);
 
         Assert.Equal("resumed", Recover(o, threads: 2));
         TinyRuns.AssertSameRun(expected, o.Out!);
