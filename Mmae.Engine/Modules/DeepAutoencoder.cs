@@ -7,7 +7,7 @@ namespace Mmae.Engine.Modules;
 /// in→h1→h2→h3→latent and the mirrored decoder, each hidden layer Linear→BatchNorm1d→ReLU,
 /// a plain Linear into the bottleneck, and Tanh on the output (inputs scaled to [−1, 1]).
 /// </summary>
-public sealed class DeepAutoencoder : Module
+public sealed class DeepAutoencoder : Autoencoder
 {
     /// <summary>The default hidden widths, 1000-500-250.</summary>
     public static readonly int[] DefaultHidden = [1000, 500, 250];
@@ -52,10 +52,10 @@ public sealed class DeepAutoencoder : Module
     }
 
     /// <summary>Input width.</summary>
-    public int InputDim { get; }
+    public override int InputDim { get; }
 
     /// <summary>Latent width m.</summary>
-    public int LatentDim { get; }
+    public override int LatentDim { get; }
 
     /// <summary>Hidden widths, encoder order.</summary>
     public int[] Hidden { get; }
@@ -66,8 +66,11 @@ public sealed class DeepAutoencoder : Module
     /// <summary>Latent codes → reconstruction.</summary>
     public Sequential Decoder { get; }
 
-    /// <summary>Reconstruction of the input.</summary>
-    public override Tensor Forward(Tensor input) => Decoder.Forward(Encoder.Forward(input));
+    /// <inheritdoc/>
+    public override LatentEncoding Encode(Tensor input) => new(Encoder.Forward(input), null);
+
+    /// <inheritdoc/>
+    public override Tensor Decode(Tensor code) => Decoder.Forward(code);
 
     /// <inheritdoc/>
     public override IEnumerable<(string Name, Module Child)> Children() =>

@@ -73,7 +73,7 @@ public sealed record BatchNormOptions
 }
 
 /// <summary>Batch normalisation over features of a (batch, features) input.</summary>
-public sealed class BatchNorm1d : Module
+public sealed class BatchNorm1d : Module, ITracksBatches
 {
     /// <summary>gamma = 1, beta = 0, running mean 0, running variance 1.</summary>
     public BatchNorm1d(IBackend backend, int features, BatchNormOptions? options = null)
@@ -114,6 +114,11 @@ public sealed class BatchNorm1d : Module
     protected override IEnumerable<(string Name, Tensor Tensor)> OwnBuffers() =>
         [("running_mean", RunningMean), ("running_var", RunningVar)];
 }
+
+/// <summary>Marks a batch-normalisation layer: PyTorch's state_dict lists a
+/// <c>num_batches_tracked</c> counter for it, which checkpoints write so a strict
+/// <c>load_state_dict</c> accepts them.</summary>
+public interface ITracksBatches;
 
 /// <summary>y = max(x, 0).</summary>
 public sealed class Relu : Module

@@ -59,6 +59,20 @@ public abstract class Module
         }
     }
 
+    /// <summary>This module and every descendant with its dotted path ("" for this one), parents
+    /// before children.</summary>
+    public IEnumerable<(string Path, Module Module)> NamedModules(string prefix = "")
+    {
+        yield return (prefix, this);
+        foreach ((string name, Module child) in Children())
+        {
+            foreach (var item in child.NamedModules(prefix.Length == 0 ? name : prefix + "." + name))
+            {
+                yield return item;
+            }
+        }
+    }
+
     /// <summary>Trainable tensors in a fixed order.</summary>
     public IReadOnlyList<Tensor> Parameters() => NamedParameters().Select(p => p.Tensor).ToList();
 

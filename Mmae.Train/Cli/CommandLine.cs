@@ -22,6 +22,7 @@ public static class CommandLine
           encode    embed a data set with a trained run's checkpoint
           devices   list the compute devices --device can choose (CPU, CUDA, OpenCL)
           reference compute a reference embedding (pca, tsne, umap), report its trustworthiness
+          sweep     train models x lambdas x seeds, write one CSV of metrics and a comparison chart
           help      show this text; `mmae <command> --help` shows a command's options
 
         Example: mmae train                       (bundled MNIST digits, every default)
@@ -52,6 +53,7 @@ public static class CommandLine
                 "encode" => EncodeCommand.Run(rest, stdout),
                 "devices" => DevicesCommand.Run(rest, stdout),
                 "reference" => ReferenceCommand.Run(rest, stdout),
+                "sweep" => SweepCommand.Run(rest, stdout, stderr),
                 _ => throw new UsageException($"unknown command '{command}'", Overview),
             };
         }

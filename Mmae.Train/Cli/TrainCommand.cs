@@ -49,18 +49,7 @@ public static class TrainCommand
             PrintOptions(stdout, o, outPath);
             stdout.WriteLine(FormattableString.Invariant(
                 $"data: {data.Name}, {data.Count} samples × {data.Dim} features, labels 0..{data.Labels.Max()}"));
-            ReferenceSpec spec = ReferenceSpec.Parse(o.Reference, data.Dim);
-            ResolvedReference r = spec.Resolve(data, o.ReferenceParameters, CacheFolder(o, outPath),
-                o.Threads, stdout);
-            (float[] reference, int refDim) = (r.Rows, r.Dim);
-            string source = r.Source switch
-            {
-                "cache" => $"from the cache {r.CachePath}",
-                "computed" when r.CachePath is not null => $"computed, cached as {r.CachePath}",
-                _ => r.Source,
-            };
-            stdout.WriteLine(FormattableString.Invariant(
-                $"reference: {o.Reference}, {data.Count} × {refDim} in {r.Seconds:F1} s ({source})"));
+            (float[] reference, int refDim) = ResolveReference(o, data, outPath, stdout);
             bool interactive = !Console.IsErrorRedirected && ReferenceEquals(stderr, Console.Error);
             var progress = new ProgressBar(stderr, interactive);
             var trainer = new Trainer(o, device.Backend, stdout, progress)
@@ -90,6 +79,38 @@ public static class TrainCommand
         }
     }
 
+    // The reference the regulariser needs, or one zero column when it needs none (the plain
+    // model and TopoAE), so those runs spend no time on an embedding they would not use.
+    private static (float[] Rows, int Dim) ResolveReference(TrainOptions o, Data.Dataset data, string outPath,
+        TextWriter stdout)
+    {
+        if (o.Regularizer is "none" or "topo")
+        {
+            stdout.WriteLine($"reference: not used by --regularizer {o.Regularizer}");
+            return (new float[data.Count], 1);
+        }
+
+        ReferenceSpec spec = ReferenceSpec.Parse(o.Reference, data.Dim);
+        ResolvedReference r = spec.Resolve(data, o.ReferenceParameters, CacheFolder(o, outPath),
+            o.Threads, stdout);
+        string source = r.Source switch
+        {
+            "cache" => $"from the cache {r.CachePath}",
+            "computed" when r.CachePath is not null => $"computed, cached as {r.CachePath}",
+            _ => r.Source,
+        };
+        stdout.WriteLine(FormattableString.Invariant(
+            $"reference: {o.Reference}, {data.Count} × {r.Dim} in {r.Seconds:F1} s ({source})"));
+        if (o.Regularizer == "grae" && r.Dim != o.Latent)
+        {
+            throw new UsageException(FormattableString.Invariant(
+                $"option --regularizer grae: needs a reference of the latent's dimension (--latent {o.Latent}), ")
+                + FormattableString.Invariant($"got {r.Dim} from {o.Reference}; use --reference pca:{o.Latent}"));
+        }
+
+        return (r.Rows, r.Dim);
+    }
+
     /// <summary>Where computed references are cached: --cache, or <c>cache/</c> beside the
     /// run folder; null when --cache is off.</summary>
     public static string? CacheFolder(TrainOptions o, string outPath)
@@ -113,8 +134,12 @@ public static class TrainCommand
             ("reference", o.Reference),
             ("ref-params", ReferenceSpec.Parse(o.Reference, int.MaxValue).IsComputed
                 ? o.ReferenceParameters.Describe(o.Reference.Split(':')[0]) : ""),
-            ("distance", o.Distance),
-            ("lambda", o.Lambda.ToString(CultureInfo.InvariantCulture)),
+            ("model", $"{o.Model}, arch {o.Arch}, recon {o.ResolvedRecon}"
+                + (o.Model == "vae" ? $", beta {o.Beta.ToString(CultureInfo.InvariantCulture)}" : "")),
+            ("regularize", o.Regularizer),
+            ("distance", o.Regularizer == "mm" ? o.Distance : ""),
+            ("lambda", o.Lambda.ToString(CultureInfo.InvariantCulture)
+                + (o.LambdaSchedule == "constant" ? "" : $", schedule {o.LambdaSchedule}")),
             ("batch", o.Batch.ToString(CultureInfo.InvariantCulture)),
             ("epochs", o.Epochs.ToString(CultureInfo.InvariantCulture)),
             ("lr", o.LearningRate.ToString(CultureInfo.InvariantCulture)),
@@ -155,8 +180,24 @@ public static class TrainCommand
                 v => set(get() with { Distance = v is "squared" or "euclidean"
                     ? v
                     : throw new ArgumentException("expected squared or euclidean") }))
-            .Add("lambda", "X", Inv(d.Lambda), "weight of the manifold-matching loss (0 = plain AE)",
+            .Add("lambda", "X", Inv(d.Lambda), "weight of the regulariser (0 = plain AE or VAE)",
                 v => set(get() with { Lambda = OptionTable.Float(v, 0f) }))
+            .Add("regularizer", "KIND", d.Regularizer,
+                "what lambda weighs: mm (manifold matching), grae (coordinates, needs m = l), topo, none",
+                v => set(get() with { Regularizer = OneOf(v, "mm", "grae", "topo", "none") }))
+            .Add("lambda-schedule", "S", d.LambdaSchedule,
+                "lambda over epochs: constant, or step:FACTOR:PERIOD (step:0.1:20 = x0.1 every 20 epochs)",
+                v => set(get() with { LambdaSchedule = v }))
+            .Add("model", "KIND", d.Model, "ae (autoencoder) or vae (variational; lambda acts on the means)",
+                v => set(get() with { Model = OneOf(v, "ae", "vae") }))
+            .Add("arch", "NAME", d.Arch,
+                "network: mlp (DeepAE, --hidden), or conv nets dsprites (1x64x64), shapes3d, celeba",
+                v => set(get() with { Arch = OneOf(v, ModelFactory.ArchNames) }))
+            .Add("beta", "X", Inv(d.Beta), "weight of a VAE's KL term",
+                v => set(get() with { Beta = OptionTable.Float(v, 0f) }))
+            .Add("recon", "KIND", d.Recon,
+                "reconstruction loss: auto (mse for ae, sse for vae), mse, sse (per-image sum), bce (binary images)",
+                v => set(get() with { Recon = OneOf(v, "auto", "mse", "sse", "bce") }))
             .Add("hidden", "W,W,..", string.Join(",", d.Hidden),
                 "hidden layer widths of the encoder (the decoder mirrors them)",
                 v => set(get() with { Hidden = Widths(v) }))
@@ -191,6 +232,10 @@ public static class TrainCommand
             v => set(get() with { ReferenceParameters = v }), "reference-seed");
         return table;
     }
+
+    private static string OneOf(string value, params string[] allowed) => allowed.Contains(value)
+        ? value
+        : throw new ArgumentException($"expected {string.Join(", ", allowed[..^1])} or {allowed[^1]}");
 
     // "1000,500,250" → [1000, 500, 250]; every width a whole number of at least 1.
     private static int[] Widths(string value) =>

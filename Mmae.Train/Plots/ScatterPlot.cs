@@ -33,21 +33,16 @@ public static class ScatterPlot
 
     private const int TitleScale = 2;
     private const int TextScale = 2;
-    private const int TickScale = 1;
     private const int MarginTop = 44;
     private const int MarginBottom = 40;
     private const int MarginLeft = 64;
     private const int MarginRight = 120;
-    private const int TickLength = 5;
-    private const int TargetTicks = 6;
 
     // Extra room around the data so edge points are not cut by the frame.
     private const double PaddingFraction = 0.04;
 
     private static readonly Rgba32 s_background = new(255, 255, 255);
     private static readonly Rgba32 s_ink = new(20, 20, 20);
-    private static readonly Rgba32 s_axis = new(90, 90, 90);
-    private static readonly Rgba32 s_grid = new(232, 232, 232);
 
     /// <summary>The colour of <paramref name="label"/> as 0xRRGGBB.</summary>
     /// <param name="label">Any class label; negative labels wrap like positive ones.</param>
@@ -105,10 +100,9 @@ public static class ScatterPlot
         double visibleHalfX = 0.5 * plotWidth / scale;
         double visibleHalfY = 0.5 * plotHeight / scale;
 
-        DrawTicks(canvas, midX - visibleHalfX, midX + visibleHalfX, horizontal: true,
-            ToPixelX, plotLeft, plotTop, plotWidth, plotHeight);
-        DrawTicks(canvas, midY - visibleHalfY, midY + visibleHalfY, horizontal: false,
-            ToPixelY, plotLeft, plotTop, plotWidth, plotHeight);
+        var frame = new PlotFrame(plotLeft, plotTop, plotWidth, plotHeight);
+        PlotAxes.DrawTicks(canvas, midX - visibleHalfX, midX + visibleHalfX, horizontal: true, ToPixelX, frame);
+        PlotAxes.DrawTicks(canvas, midY - visibleHalfY, midY + visibleHalfY, horizontal: false, ToPixelY, frame);
 
         double radius = n > 5000 ? 1.6 : n > 1000 ? 2.2 : 3.0;
         for (int i = 0; i < n; i++)
@@ -121,7 +115,7 @@ public static class ScatterPlot
             }
         }
 
-        canvas.StrokeRect(plotLeft, plotTop, plotWidth, plotHeight, s_axis);
+        canvas.StrokeRect(plotLeft, plotTop, plotWidth, plotHeight, PlotAxes.Axis);
         DrawTitle(canvas, title);
         DrawLegend(canvas, labels, plotLeft + plotWidth + 16, plotTop);
         return canvas;
@@ -162,51 +156,6 @@ public static class ScatterPlot
         double cx = 0.5 * (minX + maxX);
         double cy = 0.5 * (minY + maxY);
         return (cx - halfX, cx + halfX, cy - halfY, cy + halfY);
-    }
-
-    private static void DrawTicks(Canvas canvas, double low, double high, bool horizontal,
-        Func<double, double> toPixel, int left, int top, int width, int height)
-    {
-        double step = NiceStep((high - low) / TargetTicks);
-        int glyphHeight = BitmapFont.GlyphHeight * TickScale;
-        double first = Math.Ceiling(low / step);
-        for (int t = 0; t <= 2 * TargetTicks && (first + t) * step <= high; t++)
-        {
-            // Tick values as index times step (no drift from repeated adds); -0 printed as 0.
-            double value = (first + t) * step + 0.0;
-            string text = value.ToString("G4", CultureInfo.InvariantCulture);
-            int p = (int)Math.Round(toPixel(value));
-            int textWidth = BitmapFont.Measure(text, TickScale);
-            if (horizontal)
-            {
-                canvas.FillRect(p, top + 1, 1, height - 2, s_grid);
-                canvas.FillRect(p, top + height, 1, TickLength, s_axis);
-                canvas.DrawText(text, p - textWidth / 2, top + height + TickLength + 3,
-                    TickScale, s_axis);
-            }
-            else
-            {
-                canvas.FillRect(left + 1, p, width - 2, 1, s_grid);
-                canvas.FillRect(left - TickLength, p, TickLength, 1, s_axis);
-                canvas.DrawText(text, left - TickLength - 4 - textWidth, p - glyphHeight / 2,
-                    TickScale, s_axis);
-            }
-        }
-    }
-
-    // The smallest of 1, 2, 5 x 10^k that is at least rough.
-    private static double NiceStep(double rough)
-    {
-        double power = Math.Pow(10, Math.Floor(Math.Log10(rough)));
-        foreach (double factor in new[] { 1.0, 2.0, 5.0, 10.0 })
-        {
-            if (factor * power >= rough)
-            {
-                return factor * power;
-            }
-        }
-
-        return 10 * power;
     }
 
     private static void DrawTitle(Canvas canvas, string title)

@@ -20,13 +20,13 @@ public static class Checkpoint
     /// <param name="model">The network.</param>
     /// <param name="options">The run's options, stored as metadata.</param>
     /// <param name="batches">Training batches seen, stored as batch norm's num_batches_tracked.</param>
-    public static void Save(string path, DeepAutoencoder model, TrainOptions options, long batches = 0)
+    public static void Save(string path, Autoencoder model, TrainOptions options, long batches = 0)
     {
         SafeTensors.Save(path, StateDict(model), Metadata(model, options), BatchCounters(model, batches));
     }
 
     /// <summary>The model's state_dict as host arrays, in PyTorch's order and names.</summary>
-    public static IEnumerable<(string Name, float[] Data, int[] Shape)> StateDict(DeepAutoencoder model) =>
+    public static IEnumerable<(string Name, float[] Data, int[] Shape)> StateDict(Autoencoder model) =>
         model.StateDict().Select(s => (s.Name, s.Tensor.ToArray(), s.Tensor.Shape));
 
     /// <summary>
@@ -35,27 +35,23 @@ public static class Checkpoint
     /// in PyTorch, which converts on loading). With a momentum, as here, PyTorch only counts it.
     /// </summary>
     public static IEnumerable<(string Name, int[] Data, int[] Shape)> BatchCounters(
-        DeepAutoencoder model,
+        Autoencoder model,
         long batches)
     {
         int count = (int)Math.Min(batches, int.MaxValue);
-        (string, Sequential)[] chains = [("encoder", model.Encoder), ("decoder", model.Decoder)];
-        foreach ((string prefix, Sequential chain) in chains)
+        foreach ((string path, Module m) in model.NamedModules())
         {
-            for (int i = 0; i < chain.Layers.Count; i++)
+            if (m is ITracksBatches)
             {
-                if (chain.Layers[i] is BatchNorm1d)
-                {
-                    yield return ($"{prefix}.{i}.num_batches_tracked", [count], []);
-                }
+                yield return ($"{path}.num_batches_tracked", [count], []);
             }
         }
     }
 
     /// <summary>The metadata every mmae checkpoint carries: architecture and configuration.</summary>
-    public static Dictionary<string, string> Metadata(DeepAutoencoder model, TrainOptions options)
+    public static Dictionary<string, string> Metadata(Autoencoder model, TrainOptions options)
     {
-        var arch = new Architecture("deepae", model.InputDim, model.LatentDim, model.Hidden);
+        Architecture arch = Architecture.Of(options, model.InputDim);
         return new Dictionary<string, string>
         {
             [ArchitectureKey] = JsonSerializer.Serialize(arch),
@@ -65,7 +61,7 @@ public static class Checkpoint
 
     /// <summary>Rebuilds the model stored at <paramref name="path"/> on <paramref name="backend"/>.</summary>
     /// <exception cref="CheckpointFormatException">The file is not an mmae checkpoint or lacks a tensor.</exception>
-    public static DeepAutoencoder Load(string path, IBackend backend) =>
+    public static Autoencoder Load(string path, IBackend backend) =>
         Restore(path, SafeTensors.Read(path), backend);
 
     /// <summary>Rebuilds the model from a file already read.</summary>
@@ -74,7 +70,7 @@ public static class Checkpoint
     /// itself contains.</remarks>
     /// <exception cref="CheckpointFormatException">The file is not an mmae checkpoint, or a
     /// tensor is missing or has another shape than the architecture needs.</exception>
-    public static DeepAutoencoder Restore(string path, SafeTensorsFile file, IBackend backend)
+    public static Autoencoder Restore(string path, SafeTensorsFile file, IBackend backend)
     {
         Architecture arch = ReadArchitecture(path, file.Metadata);
         Int128 needed = StateDictLength(arch);
@@ -85,7 +81,7 @@ public static class Checkpoint
                 $"{path}: the architecture needs {needed} values, the file holds only {stored}.");
         }
 
-        var model = new DeepAutoencoder(backend, arch.InputDim, arch.LatentDim, new Rng(0), arch.Hidden);
+        Autoencoder model = ModelFactory.Build(arch, backend, new Rng(0));
         foreach ((string name, Tensor t) in model.StateDict())
         {
             if (!file.Floats.TryGetValue(name, out var s))
@@ -132,20 +128,24 @@ public static class Checkpoint
             throw new CheckpointFormatException($"{path}: architecture metadata is malformed ({ex.Message}).");
         }
 
-        if (arch is null || arch.Kind != "deepae" || arch.InputDim < 1 || arch.LatentDim < 1
-            || arch.Hidden is null || arch.Hidden.Any(h => h < 1))
-        {
-            throw new CheckpointFormatException(
-                $"{path}: unsupported architecture {archJson}; expected a deepae with positive sizes.");
-        }
-
-        return arch;
+        string? why = arch is null ? "null" : ModelFactory.Problem(arch);
+        return why is null && arch is not null
+            ? arch
+            : throw new CheckpointFormatException($"{path}: unsupported architecture {archJson}: {why}.");
     }
 
-    // Values in a DeepAE's state_dict: each Linear a·b + b, each BatchNorm1d 4·h (weight, bias,
-    // running mean and variance), encoder in→h1→…→latent and the mirrored decoder.
+    // A lower bound on the values in the architecture's state_dict, from its Linear layers
+    // alone. For a DeepAE: each Linear a·b + b, each BatchNorm1d 4·h (weight, bias, running mean
+    // and variance), encoder in→h1→…→latent and the mirrored decoder.
     private static Int128 StateDictLength(Architecture arch)
     {
+        if (arch.Kind != "deepae")
+        {
+            // The convolutional networks are fixed but for the latent width: the latent heads
+            // and the decoder's first Linear hold at least 3·m·F weights (F ≥ 512).
+            return 3 * (Int128)arch.LatentDim * 512;
+        }
+
         int[] widths = [arch.InputDim, .. arch.Hidden, arch.LatentDim];
         Int128 total = 0;
         for (int i = 0; i + 1 < widths.Length; i++)
@@ -156,6 +156,4 @@ public static class Checkpoint
         return total + 8 * (Int128)arch.Hidden.Sum(h => (long)h);
     }
 
-    /// <summary>What the checkpoint's network looks like.</summary>
-    public sealed record Architecture(string Kind, int InputDim, int LatentDim, int[] Hidden);
 }

@@ -33,7 +33,7 @@ public sealed class NonFiniteException : InvalidOperationException
 /// </summary>
 public sealed class NonFiniteGuard
 {
-    private readonly DeepAutoencoder _model;
+    private readonly Autoencoder _model;
     private readonly List<(string Name, Tensor Tensor)> _parameters;
     private readonly List<(Tensor Live, DeviceBuffer Saved)> _buffers = [];
     private readonly float[] _scratch;
@@ -45,7 +45,7 @@ public sealed class NonFiniteGuard
     /// <param name="model">The network whose gradients are checked.</param>
     /// <param name="keepBuffers">Whether batch-norm statistics are saved before each step.</param>
     /// <param name="threads">Threads that scan host gradients; 0 for every core.</param>
-    public NonFiniteGuard(DeepAutoencoder model, bool keepBuffers, int threads = 0)
+    public NonFiniteGuard(Autoencoder model, bool keepBuffers, int threads = 0)
     {
         _model = model;
         _parallel = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : -1 };
@@ -141,18 +141,41 @@ public sealed class NonFiniteGuard
                 return bad;
             }
 
-            Tensor z = x;
-            string? inEncoder = Through(_model.Encoder, "encoder", ref z);
-            if (inEncoder is not null)
+            Tensor z, recon;
+            if (_model is DeepAutoencoder deep)
             {
-                return inEncoder;
-            }
+                z = x;
+                string? inEncoder = Through(deep.Encoder, "encoder", ref z);
+                if (inEncoder is not null)
+                {
+                    return inEncoder;
+                }
 
-            Tensor recon = z;
-            string? inDecoder = Through(_model.Decoder, "decoder", ref recon);
-            if (inDecoder is not null)
+                recon = z;
+                string? inDecoder = Through(deep.Decoder, "decoder", ref recon);
+                if (inDecoder is not null)
+                {
+                    return inDecoder;
+                }
+            }
+            else
             {
-                return inDecoder;
+                // Other networks are checked at their two ends only.
+                LatentEncoding enc = _model.Encode(x);
+                z = enc.Mean;
+                string? inCode = FirstBad(z, "the latent codes")
+                    ?? (enc.LogVar is null ? null : FirstBad(enc.LogVar, "the posterior log-variances"));
+                if (inCode is not null)
+                {
+                    return inCode;
+                }
+
+                recon = _model.Decode(z);
+                string? inRecon = FirstBad(recon, "the reconstructions");
+                if (inRecon is not null)
+                {
+                    return inRecon;
+                }
             }
 
             double rec = Losses.Mse(recon, x).Item();
@@ -239,10 +262,10 @@ public sealed class NonFiniteGuard
     // "decoder.6.weight" → "decoder.6 (Linear)".
     private string LayerOf(string parameter)
     {
-        string[] parts = parameter.Split('.');
-        Sequential chain = parts[0] == "encoder" ? _model.Encoder : _model.Decoder;
-        int index = int.Parse(parts[1], CultureInfo.InvariantCulture);
-        return $"{parts[0]}.{parts[1]} ({chain.Layers[index].GetType().Name})";
+        int dot = parameter.LastIndexOf('.');
+        string path = dot < 0 ? "" : parameter[..dot];
+        Module? owner = _model.NamedModules().FirstOrDefault(n => n.Path == path).Module;
+        return owner is null ? parameter : $"{path} ({owner.GetType().Name})";
     }
 
     private static string Format(double v) => v.ToString(CultureInfo.InvariantCulture);

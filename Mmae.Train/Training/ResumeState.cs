@@ -28,6 +28,10 @@ public sealed record TrainingProgress
     /// <summary>State of the shuffling generator.</summary>
     public ulong[] Rng { get; init; } = [];
 
+    /// <summary>State of the generator that draws a VAE's latent noise (and dropout masks);
+    /// empty in checkpoints written before it existed, which then start it from the seed.</summary>
+    public ulong[] NoiseRng { get; init; } = [];
+
     /// <summary>Sum over the current epoch's steps of batch size × reconstruction loss.</summary>
     public double SumReconstruction { get; init; }
 
@@ -36,6 +40,9 @@ public sealed record TrainingProgress
 
     /// <summary>Sum over the current epoch's steps of batch size × total loss.</summary>
     public double SumTotal { get; init; }
+
+    /// <summary>Sum over the current epoch's steps of batch size × a VAE's KL term.</summary>
+    public double SumKl { get; init; }
 
     /// <summary>Samples behind the sums.</summary>
     public int Seen { get; init; }
@@ -57,23 +64,27 @@ public sealed record TrainingProgress
 /// <summary>A model with its optimizer, shuffling generator, sample order and progress.</summary>
 public sealed class TrainingState
 {
-    private TrainingState(DeepAutoencoder model, Adam adam, Rng rng, int[] order, TrainingProgress progress)
+    private TrainingState(Autoencoder model, Adam adam, Rng rng, Rng noise, int[] order, TrainingProgress progress)
     {
         Model = model;
         Adam = adam;
         Rng = rng;
+        Noise = noise;
         Order = order;
         Progress = progress;
     }
 
     /// <summary>The network.</summary>
-    public DeepAutoencoder Model { get; }
+    public Autoencoder Model { get; }
 
     /// <summary>Its optimizer.</summary>
     public Adam Adam { get; }
 
     /// <summary>The generator that shuffles the samples each epoch.</summary>
     public Rng Rng { get; }
+
+    /// <summary>The generator of a VAE's latent noise.</summary>
+    public Rng Noise { get; }
 
     /// <summary>The sample order of the current (or, between epochs, the last) epoch.</summary>
     public int[] Order { get; }
@@ -85,10 +96,10 @@ public sealed class TrainingState
     public static TrainingState Fresh(TrainOptions o, IBackend backend, int count, int dim)
     {
         var rng = new Rng((ulong)o.Seed);
-        var model = new DeepAutoencoder(backend, dim, o.Latent, rng, o.Hidden);
+        Autoencoder model = ModelFactory.Build(Architecture.Of(o, dim), backend, rng);
         var adam = new Adam(model.Parameters(), new AdamOptions { LearningRate = o.LearningRate });
         int[] order = Enumerable.Range(0, count).ToArray();
-        return new TrainingState(model, adam, rng, order, new TrainingProgress());
+        return new TrainingState(model, adam, rng, NoiseFromSeed(o.Seed), order, new TrainingProgress());
     }
 
     /// <summary>SHA-256 over the features, labels and reference rows, so a run is resumed on
@@ -105,12 +116,18 @@ public sealed class TrainingState
 
     /// <summary>Builds a state from checkpoint parts already checked by
     /// <see cref="TrainingCheckpoint"/>.</summary>
-    internal static TrainingState FromParts(DeepAutoencoder model, Adam adam, int[] order, TrainingProgress p)
+    internal static TrainingState FromParts(
+        Autoencoder model, Adam adam, int[] order, TrainingProgress p, int seed)
     {
         var rng = new Rng(0) { State = p.Rng };
+        Rng noise = p.NoiseRng.Length == 0 ? NoiseFromSeed(seed) : new Rng(0) { State = p.NoiseRng };
         adam.StepCount = p.Updates;
-        return new TrainingState(model, adam, rng, order, p);
+        return new TrainingState(model, adam, rng, noise, order, p);
     }
+
+    // A stream apart from initialisation and shuffling, so a VAE's noise does not shift the
+    // sample order an autoencoder with the same seed would see.
+    private static Rng NoiseFromSeed(int seed) => new((ulong)seed ^ 0x9E3779B97F4A7C15UL);
 }
 
 /// <summary>A training checkpoint read from disk, checked, not yet placed on a backend.</summary>
@@ -181,7 +198,8 @@ public static class TrainingCheckpoint
         }
 
         Dictionary<string, string> meta = Checkpoint.Metadata(state.Model, options);
-        meta[ProgressKey] = JsonSerializer.Serialize(state.Progress with { Rng = state.Rng.State });
+        meta[ProgressKey] = JsonSerializer.Serialize(
+            state.Progress with { Rng = state.Rng.State, NoiseRng = state.Noise.State });
         var ints = Checkpoint.BatchCounters(state.Model, state.Adam.StepCount)
             .Append((OrderName, state.Order, [state.Order.Length]));
         SafeTensors.Save(path, tensors, meta, ints, fileSystem);
@@ -205,6 +223,8 @@ public static class TrainingCheckpoint
         TrainingProgress p = Parse<TrainingProgress>(path, ProgressKey, json);
         if (p.EpochsDone < 0 || p.StepInEpoch < 0 || p.Updates < 0 || p.Seen < 0 || p.Skipped < 0
             || p.Rng is not { Length: 4 } || p.Rng.All(r => r == 0) || p.Epochs is null
+            || p.NoiseRng is null
+            || (p.NoiseRng.Length != 0 && (p.NoiseRng.Length != 4 || p.NoiseRng.All(r => r == 0)))
             || p.Epochs.Length != p.EpochsDone || p.Epochs.Any(e => e is null) || p.Fingerprint is null
             || !double.IsFinite(p.SumReconstruction + p.SumMatch + p.SumTotal + p.Seconds))
         {
@@ -225,8 +245,9 @@ public static class TrainingCheckpoint
     /// <exception cref="CheckpointFormatException">A tensor is missing or has the wrong shape.</exception>
     public static TrainingState Restore(LoadedCheckpoint c, TrainOptions options, IBackend backend)
     {
-        DeepAutoencoder model = Checkpoint.Restore(c.Path, c.File, backend);
-        if (model.LatentDim != options.Latent || !model.Hidden.SequenceEqual(options.Hidden))
+        Autoencoder model = Checkpoint.Restore(c.Path, c.File, backend);
+        if (model.LatentDim != options.Latent || model.IsVariational != (options.Model == "vae")
+            || (model is DeepAutoencoder deep && !deep.Hidden.SequenceEqual(options.Hidden)))
         {
             throw new CheckpointFormatException(
                 $"{c.Path}: the architecture and the configuration disagree.");
@@ -240,7 +261,7 @@ public static class TrainingCheckpoint
             backend.Write(Moment(c, SecondMoment + named[i].Name, named[i].Tensor), adam.SecondMoments[i]);
         }
 
-        return TrainingState.FromParts(model, adam, c.File.Ints[OrderName].Data, c.Progress);
+        return TrainingState.FromParts(model, adam, c.File.Ints[OrderName].Data, c.Progress, options.Seed);
     }
 
     private static float[] Moment(LoadedCheckpoint c, string name, Tensor parameter)

@@ -58,6 +58,35 @@ public sealed record TrainOptions
     /// <summary>Compute device.</summary>
     public string Device { get; init; } = "auto";
 
+    /// <summary>Network: <c>mlp</c> (the DeepAE, or its VAE form) or a convolutional architecture
+    /// of the method's tables: <c>dsprites</c>, <c>shapes3d</c>, <c>celeba</c>.</summary>
+    public string Arch { get; init; } = "mlp";
+
+    /// <summary><c>ae</c> (plain autoencoder) or <c>vae</c> (variational; the regulariser acts
+    /// on the posterior means μ).</summary>
+    public string Model { get; init; } = "ae";
+
+    /// <summary>Weight β of a VAE's KL term.</summary>
+    public float Beta { get; init; } = 1f;
+
+    /// <summary>Reconstruction loss: <c>auto</c> (mse for an autoencoder, sse for a VAE),
+    /// <c>mse</c> (mean over elements), <c>sse</c> (per-image sum, batch mean) or <c>bce</c>
+    /// (binary cross-entropy, per-image sum, for binary images).</summary>
+    public string Recon { get; init; } = "auto";
+
+    /// <summary>What λ weighs: <c>mm</c> (manifold matching), <c>grae</c> (coordinate loss,
+    /// needs m = l), <c>topo</c> (TopoAE's persistent-homology loss) or <c>none</c>.</summary>
+    public string Regularizer { get; init; } = "mm";
+
+    /// <summary>λ over the epochs: <c>constant</c> or <c>step:FACTOR:PERIOD</c>.</summary>
+    public string LambdaSchedule { get; init; } = "constant";
+
+    /// <summary>Data set kind: <c>auto</c> (detected from the files) or a reader's name.</summary>
+    public string DataKind { get; init; } = "auto";
+
+    /// <summary>The reconstruction loss in effect once <c>auto</c> is resolved.</summary>
+    public string ResolvedRecon => Recon != "auto" ? Recon : Model == "vae" ? "sse" : "mse";
+
     /// <summary>Hidden widths of the DeepAE, encoder order.</summary>
     public int[] Hidden { get; init; } = [1000, 500, 250];
 

@@ -14,15 +14,23 @@ using Mmae.Train.Plots;
 
 namespace Mmae.Train.Training;
 
-/// <summary>Per-epoch means of the three losses, weighted by batch size, and the batches skipped
-/// for a NaN or Inf (with <c>--on-nonfinite skip</c>).</summary>
+/// <summary>Per-epoch means of the losses (Match is the regulariser's, whichever it is),
+/// weighted by batch size, and the batches skipped for a NaN or Inf (with
+/// <c>--on-nonfinite skip</c>).</summary>
 public sealed record EpochLosses(
     int Epoch,
     double Reconstruction,
     double Match,
     double Total,
     double Seconds,
-    int Skipped = 0);
+    int Skipped = 0)
+{
+    /// <summary>Mean KL term of a VAE (0 for an autoencoder).</summary>
+    public double Kl { get; init; }
+
+    /// <summary>λ in effect during the epoch.</summary>
+    public double Lambda { get; init; }
+}
 
 /// <summary>What a finished run reports.</summary>
 public sealed record RunSummary(
@@ -100,14 +108,13 @@ public sealed class Trainer
         var model = st.Model;
         var adam = st.Adam;
         _log.WriteLine(FormattableString.Invariant(
-            $"model: DeepAE {data.Dim}-{string.Join("-", o.Hidden)}-{o.Latent}, ")
-            + FormattableString.Invariant($"{model.ParameterCount():N0} parameters"));
+            $"model: {Architecture.Of(o, data.Dim).Describe()}, {model.ParameterCount():N0} parameters"));
 
         AtomicFile.Write(folder.File("config.json"), s => JsonSerializer.Serialize(s, o,
             new JsonSerializerOptions { WriteIndented = true }));
         using var jsonl = new StreamWriter(folder.File("log.jsonl"));
         using var csv = new StreamWriter(folder.File("losses.csv"));
-        csv.WriteLine("epoch,reconstruction,match,total,seconds,skipped");
+        csv.WriteLine("epoch,reconstruction,match,total,seconds,skipped,kl,lambda");
 
         // The checkpoint is the record: the logs are rewritten from it, so lines written after
         // it by an interrupted run do not appear twice.
@@ -130,6 +137,7 @@ public sealed class Trainer
         st.Progress = pos;
         SaveCheckpoint(st, folder);
         MatchDistance distance = o.Distance == "euclidean" ? MatchDistance.Euclidean : MatchDistance.Squared;
+        var objective = new Objective(o);
         bool skipBad = o.OnNonFinite == "skip";
         var guard = new NonFiniteGuard(model, keepBuffers: skipBad, o.Threads);
         var workspace = new Workspace(_backend);
@@ -150,7 +158,8 @@ public sealed class Trainer
             }
 
             model.Train();
-            double sumRec = pos.SumReconstruction, sumMm = pos.SumMatch, sumTot = pos.SumTotal;
+            float lambda = o.Lambda;
+            double sumRec = pos.SumReconstruction, sumMm = pos.SumMatch, sumTot = pos.SumTotal, sumKl = pos.SumKl;
             int seen = pos.Seen, skipped = pos.Skipped;
             double secondsBefore = pos.Seconds;
             var sw = Stopwatch.StartNew();
@@ -164,6 +173,7 @@ public sealed class Trainer
                 SumReconstruction = sumRec,
                 SumMatch = sumMm,
                 SumTotal = sumTot,
+                SumKl = sumKl,
                 Seen = seen,
                 Seconds = secondsBefore + sw.Elapsed.TotalSeconds,
                 Skipped = skipped,
@@ -185,7 +195,7 @@ public sealed class Trainer
                     Array.Copy(reference, idx * refDim, eHost, r * refDim, refDim);
                 }
 
-                double recV, mmV;
+                double recV, mmV, klV;
                 string? bad;
                 using (workspace.Step())
                 {
@@ -193,17 +203,14 @@ public sealed class Trainer
                     Tensor e = Tensor.Input(_backend, eHost.AsSpan(0, p * refDim), p, refDim);
                     adam.ZeroGrad();
                     guard.SaveBuffers();
-                    Tensor z = model.Encoder.Forward(x);
-                    Tensor recon = model.Decoder.Forward(z);
-                    Tensor rec = Losses.Mse(recon, x);
-                    Tensor mm = Losses.ManifoldMatch(z, e, distance);
-                    Tensor loss = o.Lambda == 0f ? rec : rec + o.Lambda * mm;
-                    loss.Backward();
-                    recV = rec.Item();
-                    mmV = mm.Item();
+                    StepTerms terms = objective.Compute(model, x, e, lambda, st.Noise);
+                    terms.Total.Backward();
+                    recV = terms.Reconstruction.Item();
+                    mmV = terms.Regularizer?.Item() ?? 0;
+                    klV = terms.Kl?.Item() ?? 0;
 
                     // Checked before Adam moves the weights, so a bad batch leaves them untouched.
-                    bad = guard.Check(recV, mmV, recV + o.Lambda * mmV);
+                    bad = guard.Check(recV + o.Beta * klV, mmV, recV + o.Beta * klV + lambda * mmV);
                     if (bad is null)
                     {
                         adam.Step();
@@ -214,7 +221,7 @@ public sealed class Trainer
                     }
                     else
                     {
-                        string where = guard.Diagnose(x, e, distance, o.Lambda, bad);
+                        string where = guard.Diagnose(x, e, distance, lambda, bad);
                         throw NonFinite(global, epoch, step, steps, where, st, folder);
                     }
                 }
@@ -223,7 +230,8 @@ public sealed class Trainer
                 {
                     sumRec += recV * p;
                     sumMm += mmV * p;
-                    sumTot += (recV + o.Lambda * mmV) * p;
+                    sumKl += klV * p;
+                    sumTot += (recV + o.Beta * klV + lambda * mmV) * p;
                     seen += p;
                 }
                 else
@@ -264,7 +272,11 @@ public sealed class Trainer
             }
 
             var el = new EpochLosses(epoch, sumRec / seen, sumMm / seen, sumTot / seen,
-                secondsBefore + sw.Elapsed.TotalSeconds, skipped);
+                secondsBefore + sw.Elapsed.TotalSeconds, skipped)
+            {
+                Kl = sumKl / seen,
+                Lambda = lambda,
+            };
             if (!double.IsFinite(el.Total))
             {
                 throw new InvalidOperationException(FormattableString.Invariant(
@@ -275,7 +287,9 @@ public sealed class Trainer
             _progress.Clear();
             _log.WriteLine(FormattableString.Invariant(
                 $"epoch {epoch,3}/{o.Epochs} | loss {el.Total:F5} | recon {el.Reconstruction:F5} | ")
-                + FormattableString.Invariant($"match {el.Match:0.000e+00} | {el.Seconds:F1} s")
+                + FormattableString.Invariant($"{o.Regularizer} {el.Match:0.000e+00} | ")
+                + (o.Model == "vae" ? FormattableString.Invariant($"kl {el.Kl:F3} | ") : "")
+                + FormattableString.Invariant($"{el.Seconds:F1} s")
                 + (skipped > 0 ? FormattableString.Invariant($" | skipped {skipped}") : ""));
             WriteEpochRecord(csv, jsonl, el);
             pos = new TrainingProgress
@@ -297,7 +311,8 @@ public sealed class Trainer
     private static void WriteEpochRecord(StreamWriter csv, StreamWriter jsonl, EpochLosses el)
     {
         csv.WriteLine(FormattableString.Invariant(
-            $"{el.Epoch},{el.Reconstruction:R},{el.Match:R},{el.Total:R},{el.Seconds:F3},{el.Skipped}"));
+            $"{el.Epoch},{el.Reconstruction:R},{el.Match:R},{el.Total:R},{el.Seconds:F3},{el.Skipped},")
+            + FormattableString.Invariant($"{el.Kl:R},{el.Lambda:R}"));
         jsonl.WriteLine(JsonSerializer.Serialize(new
         {
             kind = "epoch",
@@ -307,6 +322,8 @@ public sealed class Trainer
             total = el.Total,
             seconds = el.Seconds,
             skipped = el.Skipped,
+            kl = el.Kl,
+            lambda = el.Lambda,
         }));
         jsonl.Flush();
         csv.Flush();
@@ -371,7 +388,7 @@ public sealed class Trainer
     }
 
     private RunSummary Finish(
-        DeepAutoencoder model,
+        Autoencoder model,
         Dataset data,
         RunFolder folder,
         List<EpochLosses> epochs,
@@ -431,7 +448,7 @@ public sealed class Trainer
     /// Latent codes of every sample (evaluation mode, running statistics) and the mean squared
     /// reconstruction error over the whole data set.
     /// </summary>
-    public static (float[] Codes, double Mse) Encode(DeepAutoencoder model, Dataset data, IBackend backend)
+    public static (float[] Codes, double Mse) Encode(Autoencoder model, Dataset data, IBackend backend)
     {
         const int Chunk = 500;
         model.Eval();
@@ -446,8 +463,8 @@ public sealed class Trainer
                 int p = Math.Min(Chunk, data.Count - start);
                 var xs = data.Features.AsSpan(start * data.Dim, p * data.Dim);
                 Tensor x = Tensor.Input(backend, xs, p, data.Dim);
-                Tensor z = model.Encoder.Forward(x);
-                Tensor recon = model.Decoder.Forward(z);
+                Tensor z = model.Encode(x).Mean;
+                Tensor recon = model.Decode(z);
                 z.ToArray().CopyTo(codes, start * model.LatentDim);
                 sq += Losses.Mse(recon, x).Item() * p * data.Dim;
             }
