@@ -16,24 +16,20 @@ public static partial class Losses
     /// <param name="z">Latent codes, (p, m).</param>
     /// <param name="e">Reference rows, (p, l).</param>
     /// <exception cref="ArgumentException">z or e is not a matrix, they live on different
-    /// backends, their row counts differ, or m ≠ l.</exception>
+    /// backends, their row counts differ, there are no rows, or m ≠ l.</exception>
     public static Tensor Geometric(Tensor z, Tensor e)
     {
-        Check.Matrix(nameof(Geometric), z, "latent codes");
-        Check.Matrix(nameof(Geometric), e, "reference rows");
-        Check.SameBackend(nameof(Geometric), z, e);
+        Check.LatentAndReference(nameof(Geometric), z, e);
+        if (z.Rows < 1)
+        {
+            throw new ArgumentException("Geometric: needs at least 1 point, got 0.");
+        }
+
         if (z.Cols != e.Cols)
         {
             throw new ArgumentException(
                 $"Geometric: latent dimension m = {z.Cols} differs from reference dimension l = {e.Cols}; "
                 + "GRAE compares coordinates, so choose a reference with l = m.");
-        }
-
-        if (z.Rows != e.Rows)
-        {
-            throw new ArgumentException(
-                $"Geometric: latent codes have {z.Rows} rows, reference has {e.Rows}; "
-                + "each sample needs its own reference row.");
         }
 
         // mean_i ||z_i − e_i||² = m · mean over all p·m elements of (z − e)².

@@ -267,6 +267,15 @@ public class TopologicalLossTests
         Assert.Contains("reference has 3", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Geometric_NoRows_Throws()
+    {
+        var be = GradientCheck.Backend;
+        var ex = Assert.Throws<ArgumentException>(
+            () => Losses.Geometric(Tensor.Zeros(be, 0, 2), Tensor.Zeros(be, 0, 2)));
+        Assert.Contains("at least 1", ex.Message, StringComparison.Ordinal);
+    }
+
     // Euclidean distances of the rows of x (p×dim), in float64.
     private static double[] Distances(double[] x, int p, int dim)
     {
