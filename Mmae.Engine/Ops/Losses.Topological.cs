@@ -17,9 +17,10 @@ public static partial class Losses
     /// Distances are plain Euclidean, as in the paper. Their published code divides the input
     /// distances by the batch's largest one (for flat inputs; by 2·√d for images in [−1, 1]) and
     /// the latent ones by a learnt scalar that starts at 1; <paramref name="scaleInputByMax"/>
-    /// reproduces the first, and the learnt latent scale is not offered. Their code sums the
-    /// squared differences without the paper's ½ and divides the sum by the batch size; this op
-    /// keeps the ½ and the division, so it is half their value (their λ equals twice ours).
+    /// reproduces the first, and the learnt latent scale is not offered. Their code (its
+    /// symmetric edge matching, the form above) sums the squared differences without the
+    /// paper's ½ and divides the sum by the batch size; this op keeps the ½ and the division, so
+    /// it is half their value (their λ equals twice ours).
     /// </para>
     /// <para>
     /// Only z receives a gradient; x is data. The tree edges are held fixed when
