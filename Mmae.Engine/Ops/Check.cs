@@ -31,4 +31,18 @@ internal static class Check
                 + "Flatten it first.");
         }
     }
+
+    // Latent codes z (p, m) against reference rows e (p, l): one reference row per sample.
+    public static void LatentAndReference(string op, Tensor z, Tensor e)
+    {
+        Matrix(op, z, "latent codes");
+        Matrix(op, e, "reference rows");
+        SameBackend(op, z, e);
+        if (z.Rows != e.Rows)
+        {
+            throw new ArgumentException(
+                $"{op}: latent codes have {z.Rows} rows, reference has {e.Rows}; "
+                + "each sample needs its own reference row.");
+        }
+    }
 }

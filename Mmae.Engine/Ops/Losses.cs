@@ -11,7 +11,7 @@ public enum MatchDistance
 }
 
 /// <summary>Scalar losses; each returns a one-element tensor.</summary>
-public static class Losses
+public static partial class Losses
 {
     /// <summary>mean((prediction − target)²) over all elements.</summary>
     /// <exception cref="ArgumentException">Shapes differ.</exception>
@@ -53,15 +53,7 @@ public static class Losses
     /// <exception cref="ArgumentException">Row counts differ or there are fewer than 2 rows.</exception>
     public static Tensor ManifoldMatch(Tensor z, Tensor e, MatchDistance distance = MatchDistance.Squared)
     {
-        Check.Matrix(nameof(ManifoldMatch), z, "latent codes");
-        Check.Matrix(nameof(ManifoldMatch), e, "reference rows");
-        Check.SameBackend(nameof(ManifoldMatch), z, e);
-        if (z.Rows != e.Rows)
-        {
-            throw new ArgumentException(
-                $"ManifoldMatch: latent codes have {z.Rows} rows, reference has {e.Rows}; "
-                + "each sample needs its own reference row.");
-        }
+        Check.LatentAndReference(nameof(ManifoldMatch), z, e);
 
         if (z.Rows < 2)
         {
