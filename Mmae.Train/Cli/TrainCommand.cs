@@ -187,7 +187,7 @@ public static class TrainCommand
                 v => set(get() with { Regularizer = OneOf(v, "mm", "grae", "topo", "none") }))
             .Add("lambda-schedule", "S", d.LambdaSchedule,
                 "lambda over epochs: constant, or step:FACTOR:PERIOD (step:0.1:20 = x0.1 every 20 epochs)",
-                v => set(get() with { LambdaSchedule = v }))
+                v => set(get() with { LambdaSchedule = LambdaSchedule.Parse(v).ToString() }))
             .Add("model", "KIND", d.Model, "ae (autoencoder) or vae (variational; lambda acts on the means)",
                 v => set(get() with { Model = OneOf(v, "ae", "vae") }))
             .Add("arch", "NAME", d.Arch,

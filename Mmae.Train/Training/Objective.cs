@@ -51,6 +51,8 @@ public sealed class Objective
     private Tensor Regularizer(Tensor x, Tensor code, Tensor e) => _o.Regularizer switch
     {
         "mm" => Losses.ManifoldMatch(code, e, _distance),
+        "grae" => Losses.Geometric(code, e),
+        "topo" => Losses.Topological(x, code),
         _ => throw new InvalidOperationException($"regulariser '{_o.Regularizer}' is not available"),
     };
 }

@@ -294,6 +294,12 @@ public static class TrainingCheckpoint
             o.Device is null ? "Device" :
             o.CheckpointEvery < 0 ? "CheckpointEvery" :
             o.OnNonFinite is not ("stop" or "skip") ? "OnNonFinite" :
+            o.Regularizer is not ("mm" or "grae" or "topo" or "none") ? "Regularizer" :
+            o.Model is not ("ae" or "vae") ? "Model" :
+            o.Arch is null || !ModelFactory.ArchNames.Contains(o.Arch) ? "Arch" :
+            o.Recon is not ("auto" or "mse" or "sse" or "bce") ? "Recon" :
+            !(o.Beta >= 0 && float.IsFinite(o.Beta)) ? "Beta" :
+            o.LambdaSchedule is null || !IsSchedule(o.LambdaSchedule) ? "LambdaSchedule" :
             null;
         return bad is null
             ? o
@@ -313,6 +319,19 @@ public static class TrainingCheckpoint
             or InvalidOperationException or FormatException or OverflowException)
         {
             throw new CheckpointFormatException($"{path}: '{key}' metadata is malformed ({ex.Message}).");
+        }
+    }
+
+    private static bool IsSchedule(string text)
+    {
+        try
+        {
+            LambdaSchedule.Parse(text);
+            return true;
+        }
+        catch (Cli.UsageException)
+        {
+            return false;
         }
     }
 

@@ -138,6 +138,7 @@ public sealed class Trainer
         SaveCheckpoint(st, folder);
         MatchDistance distance = o.Distance == "euclidean" ? MatchDistance.Euclidean : MatchDistance.Squared;
         var objective = new Objective(o);
+        LambdaSchedule schedule = LambdaSchedule.Parse(o.LambdaSchedule);
         bool skipBad = o.OnNonFinite == "skip";
         var guard = new NonFiniteGuard(model, keepBuffers: skipBad, o.Threads);
         var workspace = new Workspace(_backend);
@@ -158,7 +159,7 @@ public sealed class Trainer
             }
 
             model.Train();
-            float lambda = o.Lambda;
+            float lambda = (float)schedule.Lambda(o.Lambda, epoch);
             double sumRec = pos.SumReconstruction, sumMm = pos.SumMatch, sumTot = pos.SumTotal, sumKl = pos.SumKl;
             int seen = pos.Seen, skipped = pos.Skipped;
             double secondsBefore = pos.Seconds;
