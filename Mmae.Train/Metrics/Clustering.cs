@@ -96,7 +96,8 @@ public static class Clustering
                 ReadOnlySpan<double> xi = xd.AsSpan(i * dim, dim);
                 for (int j = 0; j < n; j++)
                 {
-                    sums[cluster[j]] += Math.Sqrt(RowMath.SquaredDistance(xi, xd.AsSpan(j * dim, dim)));
+                    double squared = RowMath.SquaredDistance(xi, xd.AsSpan(j * dim, dim));
+                    sums[cluster[j]] += Math.Sqrt(squared);
                 }
 
                 int own = cluster[i];

@@ -91,7 +91,8 @@ public static class KMeans
         x.AsSpan(first * dim, dim).CopyTo(centres);
         for (int i = 0; i < n; i++)
         {
-            nearest[i] = RowMath.SquaredDistance<double>(x.AsSpan(i * dim, dim), centres.AsSpan(0, dim));
+            nearest[i] = RowMath.SquaredDistance<double>(x.AsSpan(i * dim, dim),
+                centres.AsSpan(0, dim));
         }
 
         for (int c = 1; c < k; c++)
@@ -125,7 +126,8 @@ public static class KMeans
             x.AsSpan(pick * dim, dim).CopyTo(centre);
             for (int i = 0; i < n; i++)
             {
-                nearest[i] = Math.Min(nearest[i], RowMath.SquaredDistance<double>(x.AsSpan(i * dim, dim), centre));
+                double d = RowMath.SquaredDistance<double>(x.AsSpan(i * dim, dim), centre);
+                nearest[i] = Math.Min(nearest[i], d);
             }
         }
 

@@ -21,8 +21,8 @@ internal static class PairwiseRows
         ArgumentNullException.ThrowIfNull(points, name);
         if (dim <= 0)
         {
-            throw new ArgumentException($"{op}: the dimension of {name} must be positive, got {dim}.",
-                name);
+            throw new ArgumentException(
+                $"{op}: the dimension of {name} must be positive, got {dim}.", name);
         }
 
         if (points.LongLength != (long)count * dim)
