@@ -113,7 +113,8 @@ public static class DistanceMetrics
         IReadOnlyList<double> sigmas,
         double maxHighSq,
         double maxLowSq,
-        int threads)
+        int threads,
+        HighDistanceCache? highCache = null)
     {
         if (maxHighSq <= 0 || maxLowSq <= 0)
         {
@@ -146,7 +147,7 @@ public static class DistanceMetrics
                         row[1 + s + q] += Math.Exp(-dl * dl * inverseSigmas[q]);
                     }
                 }
-            }, _ => { });
+            }, _ => { }, highCache);
 
         double squares = 0;
         for (int i = 0; i < n; i++)

@@ -112,7 +112,8 @@ public static class NeighbourhoodMetrics
         int lowDim,
         int n,
         IReadOnlyList<int> ks,
-        int threads)
+        int threads,
+        HighDistanceCache? highCache = null)
     {
         double[] highD = PairwiseRows.ToDouble(high);
         double[] lowD = PairwiseRows.ToDouble(low);
@@ -153,7 +154,7 @@ public static class NeighbourhoodMetrics
                     contSums[q] += ws.Cont[q];
                 }
             }
-        });
+        }, highCache);
 
         double[] latentToData = new double[kc];
         double[] dataToLatent = new double[kc];

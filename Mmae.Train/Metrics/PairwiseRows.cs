@@ -62,7 +62,8 @@ internal static class PairwiseRows
     /// <summary>Calls <paramref name="body"/> for every row i &lt; n, tiles of rows in parallel
     /// on up to <paramref name="threads"/> threads (0: every core). Each thread gets its own
     /// state from <paramref name="init"/> and hands it to <paramref name="finish"/> at the end,
-    /// so bodies write shared results only per row.</summary>
+    /// so bodies write shared results only per row. With a <paramref name="highCache"/>, the
+    /// first pass fills it and later passes read the input-space rows from it.</summary>
     public static void ForEachRow<TState>(
         double[] high,
         int highDim,
@@ -72,24 +73,46 @@ internal static class PairwiseRows
         int threads,
         Func<TState> init,
         RowBody<TState> body,
-        Action<TState> finish)
+        Action<TState> finish,
+        HighDistanceCache? highCache = null)
     {
+        bool cached = highCache is { Filled: true };
         Parallel.For(0, Tiles(n), RowMath.Parallelism(threads),
             () => (High: new double[TileRows * n], Low: new double[TileRows * n], State: init()),
             (tile, _, ws) =>
             {
                 int i0 = tile * TileRows;
                 int rows = Math.Min(TileRows, n - i0);
-                SquaredDistanceTile(high, highDim, n, i0, rows, ws.High);
+                double[] highRows = ws.High;
+                int highStart = 0;
+                if (cached)
+                {
+                    highRows = highCache!.Rows;
+                    highStart = i0 * n;
+                }
+                else
+                {
+                    SquaredDistanceTile(high, highDim, n, i0, rows, ws.High);
+                    if (highCache is not null)
+                    {
+                        ws.High.AsSpan(0, rows * n).CopyTo(highCache.Rows.AsSpan(i0 * n));
+                    }
+                }
+
                 SquaredDistanceTile(low, lowDim, n, i0, rows, ws.Low);
                 for (int r = 0; r < rows; r++)
                 {
-                    body(i0 + r, ws.High.AsSpan(r * n, n), ws.Low.AsSpan(r * n, n), ws.State);
+                    ReadOnlySpan<double> highSq = highRows.AsSpan(highStart + r * n, n);
+                    body(i0 + r, highSq, ws.Low.AsSpan(r * n, n), ws.State);
                 }
 
                 return ws;
             },
             ws => finish(ws.State));
+        if (highCache is not null)
+        {
+            highCache.Filled = true;
+        }
     }
 
     /// <summary>dst[r, j] = |x_{i0+r} − x_j|² for r &lt; rows, j &lt; n; dst is (rows, n).
@@ -110,4 +133,29 @@ internal static class PairwiseRows
             }
         }
     }
+}
+
+/// <summary>The input space's squared distance matrix, (n, n), kept between the passes of
+/// <see cref="QualityMetrics.Evaluate"/> so the costly high-dimensional distances are computed
+/// once; the latent ones are cheap to recompute.</summary>
+internal sealed class HighDistanceCache
+{
+    /// <summary>Most memory a cache may take: 256 MiB, n ≤ 5,792 points.</summary>
+    public const long MaxBytes = 256L << 20;
+
+    private HighDistanceCache(int n)
+    {
+        Rows = new double[(long)n * n];
+    }
+
+    /// <summary>Row i at [i n, (i + 1) n).</summary>
+    public double[] Rows { get; }
+
+    /// <summary>Whether a pass has filled <see cref="Rows"/>.</summary>
+    public bool Filled { get; set; }
+
+    /// <summary>A cache for n points, or null when it would exceed <see cref="MaxBytes"/>
+    /// (each pass then computes its own distances).</summary>
+    public static HighDistanceCache? TryCreate(int n) =>
+        (long)n * n * sizeof(double) <= MaxBytes ? new HighDistanceCache(n) : null;
 }

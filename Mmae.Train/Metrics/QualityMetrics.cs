@@ -49,7 +49,9 @@ public static class QualityMetrics
     /// <remarks>
     /// <para>All pairs of the n points are visited twice (ranks, then normalised distances), so
     /// time is O(n² (inputDim + latentDim + log n)): pass a subset of a few thousand points,
-    /// not a whole training set. The label metrics add O(n² latentDim) for the silhouette.</para>
+    /// not a whole training set. Up to 5,792 points the input distances of the first visit are
+    /// kept (8 n² bytes, at most 256 MiB) for the second; beyond that they are computed twice.
+    /// The label metrics add O(n² latentDim) for the silhouette.</para>
     /// <para>With default <see cref="QualityOptions.Ks"/> (up to k = 100) n must exceed 200;
     /// a k with 2k ≥ n throws rather than being skipped, so a report never silently lacks a
     /// column.</para>
@@ -91,12 +93,13 @@ public static class QualityMetrics
 
         int classes = labels is null ? 0 : CheckLabels(labels, n);
 
+        HighDistanceCache? cache = HighDistanceCache.TryCreate(n);
         var (scores, maxHighSq, maxLowSq) = NeighbourhoodMetrics.Run(input, inputDim, latent,
-            latentDim, n, allKs, options.Threads);
+            latentDim, n, allKs, options.Threads, cache);
         NeighbourhoodScores At(int k) => scores[Array.IndexOf(allKs, k)];
         DistanceScores distances = DistanceMetrics.Run(PairwiseRows.ToDouble(input), inputDim,
             PairwiseRows.ToDouble(latent), latentDim, n, options.Sigmas, maxHighSq, maxLowSq,
-            options.Threads);
+            options.Threads, cache);
 
         var report = new QualityReport
         {
