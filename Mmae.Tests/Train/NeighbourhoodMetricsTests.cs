@@ -36,7 +36,7 @@ public sealed class NeighbourhoodMetricsTests
         Assert.Equal(ks.Length, results.Count);
         for (int e = 0; e < ks.Length; e++)
         {
-            (double trust, double cont) = BruteForce(high, highDim, low, lowDim, n, ks[e]);
+            (double trust, double cont, _, _) = BruteForce(high, highDim, low, lowDim, n, ks[e]);
             Assert.Equal(ks[e], results[e].K);
             Assert.True(Math.Abs(trust - results[e].Trustworthiness) <= Tolerance,
                 $"k = {ks[e]}: trustworthiness expected {trust}, "
@@ -73,16 +73,22 @@ public sealed class NeighbourhoodMetricsTests
         float[] high = Enumerable.Range(0, n * 3).Select(_ => (float)random.Next(3)).ToArray();
         float[] low = Enumerable.Range(0, n * 2).Select(_ => (float)random.Next(2)).ToArray();
 
-        var first = NeighbourhoodMetrics.Compute(high, 3, low, 2, n, [4, 10]);
-        var second = NeighbourhoodMetrics.Compute(high, 3, low, 2, n, [10, 4]);
+        var first = NeighbourhoodMetrics.ComputeScores(high, 3, low, 2, n, [4, 10]);
+        var second = NeighbourhoodMetrics.ComputeScores(high, 3, low, 2, n, [10, 4]);
 
         Assert.Equal(first[0], second[1]);
         Assert.Equal(first[1], second[0]);
         for (int e = 0; e < 2; e++)
         {
-            (double trust, double cont) = BruteForce(high, 3, low, 2, n, first[e].K);
-            Assert.True(Math.Abs(trust - first[e].Trustworthiness) <= Tolerance);
-            Assert.True(Math.Abs(cont - first[e].Continuity) <= Tolerance);
+            NeighbourhoodScores s = first[e];
+            var (trust, cont, latentToData, dataToLatent) = BruteForce(high, 3, low, 2, n, s.K);
+            Assert.True(Math.Abs(trust - s.Trustworthiness) <= Tolerance);
+            Assert.True(Math.Abs(cont - s.Continuity) <= Tolerance);
+            Assert.True(Math.Abs(latentToData - s.MrreLatentToData) <= Tolerance,
+                $"k = {s.K}: MRRE Z->X expected {latentToData}, actual {s.MrreLatentToData}");
+            Assert.True(Math.Abs(dataToLatent - s.MrreDataToLatent) <= Tolerance,
+                $"k = {s.K}: MRRE X->Z expected {dataToLatent}, actual {s.MrreDataToLatent}");
+            Assert.InRange(latentToData, 0.01, 1.0);
         }
     }
 
@@ -136,14 +142,17 @@ public sealed class NeighbourhoodMetricsTests
     }
 
     /// <summary>Straight from the definition: r(i, j) = 1 + #{l ≠ i : (d_il, l) &lt; (d_ij, j)}
-    /// in each space, neighbour sets by rank ≤ k, O(n³).</summary>
-    private static (double Trust, double Cont) BruteForce(float[] high, int highDim,
+    /// in each space, neighbour sets by rank ≤ k, O(n³); the MRREs with their normaliser
+    /// c_k = n Σ_{j ≤ k} |2j − n − 1| / j.</summary>
+    private static (double Trust, double Cont, double MrreZx, double MrreXz) BruteForce(float[] high, int highDim,
         float[] low, int lowDim, int n, int k)
     {
         int[,] rankHigh = Ranks(high, highDim, n);
         int[,] rankLow = Ranks(low, lowDim, n);
         long trust = 0;
         long cont = 0;
+        double mrreZx = 0;
+        double mrreXz = 0;
         for (int i = 0; i < n; i++)
         {
             for (int j = 0; j < n; j++)
@@ -164,11 +173,16 @@ public sealed class NeighbourhoodMetricsTests
                 {
                     cont += rankLow[i, j] - k;
                 }
+
+                double rankError = Math.Abs(rankHigh[i, j] - rankLow[i, j]);
+                mrreZx += nearLow ? rankError / rankLow[i, j] : 0;
+                mrreXz += nearHigh ? rankError / rankHigh[i, j] : 0;
             }
         }
 
         double norm = 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0));
-        return (1 - norm * trust, 1 - norm * cont);
+        double worst = n * Enumerable.Range(1, k).Sum(j => Math.Abs(2.0 * j - n - 1) / j);
+        return (1 - norm * trust, 1 - norm * cont, mrreZx / worst, mrreXz / worst);
     }
 
     private static int[,] Ranks(float[] x, int dim, int n)
