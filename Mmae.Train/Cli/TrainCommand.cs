@@ -210,7 +210,7 @@ public static class TrainCommand
             .Add("seed", "S", Inv(d.Seed), "seed of initialisation and shuffling",
                 v => set(get() with { Seed = OptionTable.Int(v, 0) }))
             .Add("eval-size", "N", Inv(d.EvalSize),
-                "samples (the first N) used for trustworthiness and continuity",
+                "samples (a fixed random subset) for the quality metrics (k up to 100 needs N > 200)",
                 v => set(get() with { EvalSize = OptionTable.Int(v, 4) }))
             .Add("checkpoint-every", "N", "0 (epoch ends)",
                 "also save checkpoint.safetensors every N steps (0: only at the end of each epoch)",
