@@ -11,7 +11,7 @@ public enum MatchDistance
 }
 
 /// <summary>Scalar losses; each returns a one-element tensor.</summary>
-public static class Losses
+public static partial class Losses
 {
     /// <summary>mean((prediction − target)²) over all elements.</summary>
     /// <exception cref="ArgumentException">Shapes differ.</exception>
