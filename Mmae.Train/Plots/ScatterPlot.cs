@@ -195,7 +195,7 @@ public static class ScatterPlot
     }
 
     // The smallest of 1, 2, 5 x 10^k that is at least rough.
-    private static double NiceStep(double rough)
+    internal static double NiceStep(double rough)
     {
         double power = Math.Pow(10, Math.Floor(Math.Log10(rough)));
         foreach (double factor in new[] { 1.0, 2.0, 5.0, 10.0 })
