@@ -235,7 +235,11 @@ public interface IBackend
 
     /// <summary>dLogVar[i] = ½·dz[i]·eps[i]·exp(½·logVar[i]); the gradient of mu is dz itself.
     /// </summary>
-    void ReparameterizeBackward(DeviceBuffer logVar, DeviceBuffer eps, DeviceBuffer dz, DeviceBuffer dLogVar);
+    void ReparameterizeBackward(
+        DeviceBuffer logVar,
+        DeviceBuffer eps,
+        DeviceBuffer dz,
+        DeviceBuffer dLogVar);
 
     /// <summary>
     /// KL divergence of N(mu, exp(logVar)) from N(0, I), averaged over rows:
@@ -243,7 +247,8 @@ public interface IBackend
     /// </summary>
     void KlDivergenceForward(DeviceBuffer mu, DeviceBuffer logVar, int rows, DeviceBuffer loss);
 
-    /// <summary>dMu[i] = dLoss[0]·mu[i]/rows and dLogVar[i] = dLoss[0]·(exp(logVar[i]) − 1)/(2·rows).
+    /// <summary>
+    /// dMu[i] = dLoss[0]·mu[i]/rows and dLogVar[i] = dLoss[0]·(exp(logVar[i]) − 1)/(2·rows).
     /// </summary>
     void KlDivergenceBackward(
         DeviceBuffer mu,
@@ -255,11 +260,13 @@ public interface IBackend
 
     /// <summary>
     /// Binary cross-entropy of q = (1 + tanh a)/2 against t = (1 + x)/2, summed and averaged
-    /// over rows, in its logit form (q = σ(2a)): loss[0] = 1/rows·Σ_i softplus(2a_i) − (1 + x_i)·a_i.
+    /// over rows, in its logit form (q = σ(2a)):
+    /// loss[0] = 1/rows·Σ_i softplus(2a_i) − (1 + x_i)·a_i.
     /// </summary>
     void BinaryCrossEntropyTanhForward(DeviceBuffer a, DeviceBuffer x, int rows, DeviceBuffer loss);
 
-    /// <summary>da[i] = dLoss[0]·(tanh(a[i]) − x[i])/rows; the target receives no gradient.</summary>
+    /// <summary>da[i] = dLoss[0]·(tanh(a[i]) − x[i])/rows; the target receives no gradient.
+    /// </summary>
     void BinaryCrossEntropyTanhBackward(
         DeviceBuffer a,
         DeviceBuffer x,

@@ -27,7 +27,13 @@ public class Vae : Module
     /// <param name="decoder">(p, m) latent codes → reconstructions shaped like the input.</param>
     /// <param name="rng">Initialises the heads.</param>
     /// <exception cref="ArgumentOutOfRangeException">A width is below 1.</exception>
-    public Vae(IBackend backend, Module trunk, int featureWidth, int latent, Module decoder, Rng rng)
+    public Vae(
+        IBackend backend,
+        Module trunk,
+        int featureWidth,
+        int latent,
+        Module decoder,
+        Rng rng)
     {
         ArgumentNullException.ThrowIfNull(trunk);
         ArgumentNullException.ThrowIfNull(decoder);
@@ -95,7 +101,10 @@ public class Vae : Module
     /// <exception cref="ArgumentException">eps is not (p, m), or shapes do not chain.</exception>
     /// <exception cref="NotSupportedException">Binary cross-entropy with a decoder that is not
     /// a <see cref="Sequential"/> ending in <see cref="Tanh"/>.</exception>
-    public VaeLoss Loss(Tensor input, Tensor eps, ReconstructionLoss reconstruction = ReconstructionLoss.SquaredError)
+    public VaeLoss Loss(
+        Tensor input,
+        Tensor eps,
+        ReconstructionLoss reconstruction = ReconstructionLoss.SquaredError)
     {
         (Tensor mu, Tensor logVar) = Encode(input);
         Tensor z = Ops.Reparameterize(mu, logVar, eps);
@@ -107,7 +116,10 @@ public class Vae : Module
 
     /// <summary>As <see cref="Loss(Tensor, Tensor, ReconstructionLoss)"/>, drawing eps from
     /// <paramref name="noise"/> (p·m standard normal draws, row-major).</summary>
-    public VaeLoss Loss(Tensor input, Rng noise, ReconstructionLoss reconstruction = ReconstructionLoss.SquaredError)
+    public VaeLoss Loss(
+        Tensor input,
+        Rng noise,
+        ReconstructionLoss reconstruction = ReconstructionLoss.SquaredError)
     {
         Tensor eps = Ops.GaussianNoise(input.Backend, noise, input.Rows, LatentDim);
         return Loss(input, eps, reconstruction);
@@ -125,8 +137,8 @@ public class Vae : Module
         if (Decoder is not Sequential { Layers: [.., Tanh] } chain)
         {
             throw new NotSupportedException(
-                $"Vae.Loss: binary cross-entropy is computed from the decoder's pre-Tanh output, so "
-                + $"it needs a Sequential decoder ending in Tanh; got {Decoder.GetType().Name}. "
+                "Vae.Loss: binary cross-entropy is computed from the decoder's pre-Tanh output, "
+                + $"so it needs a Sequential decoder ending in Tanh; got {Decoder.GetType().Name}. "
                 + "Use ReconstructionLoss.SquaredError with this decoder.");
         }
 
@@ -148,7 +160,8 @@ public class Vae : Module
         }
 
         var view = new Tensor(t.Data, [t.Rows, t.Cols]);
-        return Autograd.Record(view, nameof(Flatten), [t], dy => Autograd.Accumulate(t, dy, owned: false));
+        return Autograd.Record(
+            view, nameof(Flatten), [t], dy => Autograd.Accumulate(t, dy, owned: false));
     }
 }
 
@@ -186,10 +199,10 @@ public sealed class DeepVae : Vae
     public DeepVae(IBackend backend, int inputDim, int latent, Rng rng, int[]? hidden = null)
         : base(
             backend,
-            BuildTrunk(backend, inputDim, Widths(hidden), rng),
+            new Sequential(DeepAutoencoder.HiddenBlocks(backend, inputDim, Widths(hidden), rng)),
             Widths(hidden)[^1],
             latent,
-            MirroredDecoder(backend, inputDim, latent, Widths(hidden), rng),
+            DeepAutoencoder.MirroredDecoder(backend, inputDim, latent, Widths(hidden), rng),
             rng)
     {
         InputDim = inputDim;
@@ -208,44 +221,11 @@ public sealed class DeepVae : Vae
         if (hidden.Length == 0)
         {
             throw new ArgumentException(
-                "DeepVae: expected at least one hidden width (the heads read the last one), got none.",
+                "DeepVae: expected at least one hidden width (the heads read the last one), "
+                    + "got none.",
                 nameof(hidden));
         }
 
         return hidden;
-    }
-
-    private static Sequential BuildTrunk(IBackend backend, int inputDim, int[] hidden, Rng rng)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(inputDim, 1);
-        var layers = new List<Module>();
-        int width = inputDim;
-        foreach (int h in hidden)
-        {
-            layers.Add(new Linear(backend, width, h, rng));
-            layers.Add(new BatchNorm1d(backend, h));
-            layers.Add(new Relu());
-            width = h;
-        }
-
-        return new Sequential(layers);
-    }
-
-    private static Sequential MirroredDecoder(IBackend backend, int inputDim, int latent, int[] hidden, Rng rng)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(latent, 1);
-        var layers = new List<Module>();
-        int width = latent;
-        for (int i = hidden.Length - 1; i >= 0; i--)
-        {
-            layers.Add(new Linear(backend, width, hidden[i], rng));
-            layers.Add(new BatchNorm1d(backend, hidden[i]));
-            layers.Add(new Relu());
-            width = hidden[i];
-        }
-
-        layers.Add(new Linear(backend, width, inputDim, rng));
-        layers.Add(new Tanh());
-        return new Sequential(layers);
     }
 }

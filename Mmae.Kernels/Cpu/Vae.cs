@@ -10,7 +10,11 @@ namespace Mmae.Kernels.Cpu;
 public sealed partial class CpuBackend
 {
     /// <inheritdoc/>
-    public void Reparameterize(DeviceBuffer mu, DeviceBuffer logVar, DeviceBuffer eps, DeviceBuffer z)
+    public void Reparameterize(
+        DeviceBuffer mu,
+        DeviceBuffer logVar,
+        DeviceBuffer eps,
+        DeviceBuffer z)
     {
         float[] pm = F(mu), pl = F(logVar), pe = F(eps), pz = F(z);
         ForChunks(pz.Length, (s, e) => VaeElementwise.Reparameterize(
@@ -18,7 +22,11 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void ReparameterizeBackward(DeviceBuffer logVar, DeviceBuffer eps, DeviceBuffer dz, DeviceBuffer dLogVar)
+    public void ReparameterizeBackward(
+        DeviceBuffer logVar,
+        DeviceBuffer eps,
+        DeviceBuffer dz,
+        DeviceBuffer dLogVar)
     {
         float[] pl = F(logVar), pe = F(eps), pg = F(dz), pd = F(dLogVar);
         ForChunks(pd.Length, (s, e) => VaeElementwise.ReparameterizeBackward(
@@ -26,7 +34,11 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void KlDivergenceForward(DeviceBuffer mu, DeviceBuffer logVar, int rows, DeviceBuffer loss)
+    public void KlDivergenceForward(
+        DeviceBuffer mu,
+        DeviceBuffer logVar,
+        int rows,
+        DeviceBuffer loss)
     {
         float[] pm = F(mu), pl = F(logVar);
         double sum = SumChunks(pm.Length, (s, e) =>
@@ -50,7 +62,11 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void BinaryCrossEntropyTanhForward(DeviceBuffer a, DeviceBuffer x, int rows, DeviceBuffer loss)
+    public void BinaryCrossEntropyTanhForward(
+        DeviceBuffer a,
+        DeviceBuffer x,
+        int rows,
+        DeviceBuffer loss)
     {
         float[] pa = F(a), px = F(x);
         double sum = SumChunks(pa.Length, (s, e) =>
@@ -142,7 +158,8 @@ internal static class VaeElementwise
         for (; i <= dlv.Length - W; i += W)
         {
             Vector256<float> sigma = Vector256.Exp(Vector256.LoadUnsafe(ref pl, (nuint)i) * half);
-            (half * Vector256.LoadUnsafe(ref pg, (nuint)i) * Vector256.LoadUnsafe(ref pe, (nuint)i) * sigma)
+            Vector256<float> g = Vector256.LoadUnsafe(ref pg, (nuint)i);
+            (half * g * Vector256.LoadUnsafe(ref pe, (nuint)i) * sigma)
                 .StoreUnsafe(ref pd, (nuint)i);
         }
 
@@ -182,69 +199,88 @@ internal static class VaeElementwise
     }
 
     // Σ (1 + lv − mu² − exp(lv)), each term in double.
-    public static double KlTermSum(ReadOnlySpan<float> mu, ReadOnlySpan<float> lv)
-    {
-        ref float pm = ref MemoryMarshal.GetReference(mu);
-        ref float pl = ref MemoryMarshal.GetReference(lv);
-        Vector256<double> acc = Vector256<double>.Zero;
-        int i = 0;
-        for (; i <= mu.Length - W; i += W)
-        {
-            (Vector256<double> mLo, Vector256<double> mHi) = Vector256.Widen(Vector256.LoadUnsafe(ref pm, (nuint)i));
-            (Vector256<double> lLo, Vector256<double> lHi) = Vector256.Widen(Vector256.LoadUnsafe(ref pl, (nuint)i));
-            acc += KlTerm(mLo, lLo) + KlTerm(mHi, lHi);
-        }
-
-        double sum = Vector256.Sum(acc);
-        for (; i < mu.Length; i++)
-        {
-            double m = mu[i], l = lv[i];
-            sum += 1.0 + l - m * m - Math.Exp(l);
-        }
-
-        return sum;
-    }
+    public static double KlTermSum(ReadOnlySpan<float> mu, ReadOnlySpan<float> lv) =>
+        TermSum<KlTerm>(mu, lv);
 
     // Σ softplus(2a) − (1 + x)·a, each term in double.
-    public static double BceTermSum(ReadOnlySpan<float> a, ReadOnlySpan<float> x)
+    public static double BceTermSum(ReadOnlySpan<float> a, ReadOnlySpan<float> x) =>
+        TermSum<BceTerm>(a, x);
+
+    // Σ_i T(a_i, b_i) in double lanes; the tail runs as one zero-padded vector whose unused
+    // lanes are masked out, so every element goes through the same code.
+    private static double TermSum<T>(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+        where T : struct, IPairTerm
     {
         ref float pa = ref MemoryMarshal.GetReference(a);
-        ref float px = ref MemoryMarshal.GetReference(x);
+        ref float pb = ref MemoryMarshal.GetReference(b);
         Vector256<double> acc = Vector256<double>.Zero;
         int i = 0;
         for (; i <= a.Length - W; i += W)
         {
-            (Vector256<double> aLo, Vector256<double> aHi) = Vector256.Widen(Vector256.LoadUnsafe(ref pa, (nuint)i));
-            (Vector256<double> xLo, Vector256<double> xHi) = Vector256.Widen(Vector256.LoadUnsafe(ref px, (nuint)i));
-            acc += BceTerm(aLo, xLo) + BceTerm(aHi, xHi);
+            acc += Terms<T>(
+                Vector256.LoadUnsafe(ref pa, (nuint)i), Vector256.LoadUnsafe(ref pb, (nuint)i), W);
         }
 
-        double sum = Vector256.Sum(acc);
-        for (; i < a.Length; i++)
+        if (i < a.Length)
         {
-            double v = 2.0 * a[i];
-            double u = Math.Exp(-Math.Abs(v));
-            double w = 1.0 + u;
-            double log1p = w == 1.0 ? u : Math.Log(w) * u / (w - 1.0);
-            sum += Math.Max(v, 0.0) + log1p - (1.0 + x[i]) * a[i];
+            Span<float> ta = stackalloc float[W];
+            Span<float> tb = stackalloc float[W];
+            ta.Clear();
+            tb.Clear();
+            a[i..].CopyTo(ta);
+            b[i..].CopyTo(tb);
+            acc += Terms<T>(Vector256.Create<float>(ta), Vector256.Create<float>(tb), a.Length - i);
         }
 
-        return sum;
+        return Vector256.Sum(acc);
     }
 
-    private static Vector256<double> KlTerm(Vector256<double> m, Vector256<double> l) =>
-        Vector256<double>.One + l - m * m - Vector256.Exp(l);
-
-    // softplus(v) = max(v, 0) + log1p(e^−|v|), log1p by Kahan's trick as in Scalar/Vae.cs.
-    private static Vector256<double> BceTerm(Vector256<double> a, Vector256<double> x)
+    // T over 8 float lanes widened to two double vectors, lanes from `lanes` on set to 0.
+    private static Vector256<double> Terms<T>(Vector256<float> a, Vector256<float> b, int lanes)
+        where T : struct, IPairTerm
     {
-        Vector256<double> v = a + a;
-        Vector256<double> u = Vector256.Exp(-Vector256.Abs(v));
-        Vector256<double> w = Vector256<double>.One + u;
-        Vector256<double> log1p = Vector256.ConditionalSelect(
-            Vector256.Equals(w, Vector256<double>.One),
-            u,
-            Vector256.Log(w) * u / (w - Vector256<double>.One));
-        return Vector256.Max(v, Vector256<double>.Zero) + log1p - (Vector256<double>.One + x) * a;
+        (Vector256<double> aLo, Vector256<double> aHi) = Vector256.Widen(a);
+        (Vector256<double> bLo, Vector256<double> bHi) = Vector256.Widen(b);
+        Vector256<double> lo = T.Term(aLo, bLo);
+        Vector256<double> hi = T.Term(aHi, bHi);
+        if (lanes < W)
+        {
+            var lane = Vector256.Create(0.0, 1.0, 2.0, 3.0);
+            var count = Vector256.Create((double)lanes);
+            lo = Vector256.ConditionalSelect(Vector256.LessThan(lane, count), lo, Vector256<double>.Zero);
+            hi = Vector256.ConditionalSelect(
+                Vector256.LessThan(lane + Vector256.Create(4.0), count), hi, Vector256<double>.Zero);
+        }
+
+        return lo + hi;
+    }
+
+    private interface IPairTerm
+    {
+        static abstract Vector256<double> Term(Vector256<double> a, Vector256<double> b);
+    }
+
+    // 1 + lv − mu² − exp(lv) for (a, b) = (mu, lv).
+    private readonly struct KlTerm : IPairTerm
+    {
+        public static Vector256<double> Term(Vector256<double> m, Vector256<double> l) =>
+            Vector256<double>.One + l - m * m - Vector256.Exp(l);
+    }
+
+    // softplus(2a) − (1 + x)·a with softplus(v) = max(v, 0) + log1p(e^−|v|), log1p by Kahan's
+    // trick as in Scalar/Vae.cs (the unselected lane of a w = 1 division is discarded).
+    private readonly struct BceTerm : IPairTerm
+    {
+        public static Vector256<double> Term(Vector256<double> a, Vector256<double> x)
+        {
+            Vector256<double> v = a + a;
+            Vector256<double> u = Vector256.Exp(-Vector256.Abs(v));
+            Vector256<double> w = Vector256<double>.One + u;
+            Vector256<double> log1p = Vector256.ConditionalSelect(
+                Vector256.Equals(w, Vector256<double>.One),
+                u,
+                Vector256.Log(w) * u / (w - Vector256<double>.One));
+            return Vector256.Max(v, Vector256<double>.Zero) + log1p - (Vector256<double>.One + x) * a;
+        }
     }
 }

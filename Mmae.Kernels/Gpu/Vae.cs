@@ -6,13 +6,13 @@ namespace Mmae.Kernels.Gpu;
 
 // VAE kernels; formulas in Scalar/Vae.cs. p = rows; mu, lv, eps, z: (p, m); a, x: (p, d).
 // Elementwise kernels run one float thread per element. The two losses are sums: each term is
-// evaluated in double (it cancels where training drives it, see Cpu/Vae.cs) and reduced by the
-// deterministic two-stage scheme of Reduction.cs, then scaled by a host-side factor.
+// evaluated in double (it cancels where training drives it, see Cpu/Vae.cs) by the
+// deterministic two-stage reduction of Reduction.cs, then scaled by a host-side factor.
 public sealed partial class GpuBackend
 {
-    // Which per-element term VaePartialsKernel sums.
-    private const int TermKl = 0;
-    private const int TermBce = 1;
+    // The VAE terms Reduction.cs's stage 1 sums, numbered after its own.
+    private const int TermKl = 3;
+    private const int TermBce = 4;
 
     private Action<
         AcceleratorStream,
@@ -28,14 +28,6 @@ public sealed partial class GpuBackend
         ArrayView<float>,
         ArrayView<float>,
         ArrayView<float>> _reparameterizeBackward = null!;
-    private Action<
-        AcceleratorStream,
-        KernelConfig,
-        int,
-        ArrayView<float>,
-        ArrayView<float>,
-        int,
-        ArrayView<double>> _vaePartials = null!;
     private Action<AcceleratorStream, KernelConfig, ArrayView<double>, double, ArrayView<float>>
         _scaleFinish = null!;
     private Action<
@@ -57,15 +49,27 @@ public sealed partial class GpuBackend
         ArrayView<float>> _bceBackward = null!;
 
     /// <inheritdoc/>
-    public void Reparameterize(DeviceBuffer mu, DeviceBuffer logVar, DeviceBuffer eps, DeviceBuffer z) =>
+    public void Reparameterize(
+        DeviceBuffer mu,
+        DeviceBuffer logVar,
+        DeviceBuffer eps,
+        DeviceBuffer z) =>
         Launch(z.Length, _reparameterize, V(mu), V(logVar), V(eps), V(z));
 
     /// <inheritdoc/>
-    public void ReparameterizeBackward(DeviceBuffer logVar, DeviceBuffer eps, DeviceBuffer dz, DeviceBuffer dLogVar) =>
+    public void ReparameterizeBackward(
+        DeviceBuffer logVar,
+        DeviceBuffer eps,
+        DeviceBuffer dz,
+        DeviceBuffer dLogVar) =>
         Launch(dLogVar.Length, _reparameterizeBackward, V(logVar), V(eps), V(dz), V(dLogVar));
 
     /// <inheritdoc/>
-    public void KlDivergenceForward(DeviceBuffer mu, DeviceBuffer logVar, int rows, DeviceBuffer loss) =>
+    public void KlDivergenceForward(
+        DeviceBuffer mu,
+        DeviceBuffer logVar,
+        int rows,
+        DeviceBuffer loss) =>
         VaeSum(TermKl, V(mu), V(logVar), mu.Length, -0.5 / rows, V(loss));
 
     /// <inheritdoc/>
@@ -84,7 +88,11 @@ public sealed partial class GpuBackend
     }
 
     /// <inheritdoc/>
-    public void BinaryCrossEntropyTanhForward(DeviceBuffer a, DeviceBuffer x, int rows, DeviceBuffer loss) =>
+    public void BinaryCrossEntropyTanhForward(
+        DeviceBuffer a,
+        DeviceBuffer x,
+        int rows,
+        DeviceBuffer loss) =>
         VaeSum(TermBce, V(a), V(x), a.Length, 1.0 / rows, V(loss));
 
     /// <inheritdoc/>
@@ -105,7 +113,6 @@ public sealed partial class GpuBackend
     [
         Define(ReparameterizeKernel, static b => ref b._reparameterize),
         Define(ReparameterizeBackwardKernel, static b => ref b._reparameterizeBackward),
-        Define(VaePartialsKernel, static b => ref b._vaePartials),
         Define(ScaleFinishKernel, static b => ref b._scaleFinish),
         Define(KlBackwardKernel, static b => ref b._klBackward),
         Define(BceBackwardKernel, static b => ref b._bceBackward),
@@ -120,11 +127,8 @@ public sealed partial class GpuBackend
         double factor,
         ArrayView<float> loss)
     {
-        int groups = Math.Clamp(Ceil(n, GroupSize), 1, _reduceGroupLimit);
-        ArrayView<double> partials = Scratch("reduce", groups);
         ArrayView<double> sums = Scratch("vae", 1);
-        _vaePartials(_stream, Groups(groups), term, a, b, n, partials);
-        _finishSum(_stream, Groups(1), partials, groups, sums, 0);
+        Sum(term, a, b, n, sums, 0);
         _scaleFinish(_stream, Groups(1), sums, factor, loss);
     }
 
@@ -146,30 +150,10 @@ public sealed partial class GpuBackend
         ArrayView<float> dlv) =>
         dlv[i] = 0.5f * dz[i] * eps[i] * XMath.Exp(0.5f * lv[i]);
 
-    // Stage 1 of Reduction.cs with a VAE term: (a, b) = (mu, lv) for KL, (a, x) for BCE.
-    internal static void VaePartialsKernel(
-        int term,
-        ArrayView<float> a,
-        ArrayView<float> b,
-        int n,
-        ArrayView<double> partials)
-    {
-        var shared = SharedMemory.Allocate<double>(GroupSize);
-        double sum = 0;
-        int stride = Grid.DimX * GroupSize;
-        for (int i = Grid.IdxX * GroupSize + Group.IdxX; i < n; i += stride)
-        {
-            double u = a[i];
-            double v = b[i];
-            sum += term == TermKl ? 1.0 + v - u * u - XMath.Exp(v) : BceTerm(u, v);
-        }
-
-        double total = GroupSum(sum, shared);
-        if (Group.IdxX == 0)
-        {
-            partials[Grid.IdxX] = total;
-        }
-    }
+    // The per-element VAE terms of Reduction.cs's stage 1, in double:
+    // KL 1 + lv − mu² − exp(lv) with (a, b) = (mu, lv); BCE with (a, b) = (a, x).
+    internal static double VaeTerm(int term, double a, double b) =>
+        term == TermKl ? 1.0 + b - a * a - XMath.Exp(b) : BceTerm(a, b);
 
     // softplus(2a) − (1 + x)·a with softplus(v) = max(v, 0) + log1p(e^−|v|), log1p by
     // Kahan's trick (XMath has no log1p).
@@ -182,7 +166,10 @@ public sealed partial class GpuBackend
         return XMath.Max(v, 0.0) + log1p - (1.0 + x) * a;
     }
 
-    internal static void ScaleFinishKernel(ArrayView<double> sums, double factor, ArrayView<float> loss)
+    internal static void ScaleFinishKernel(
+        ArrayView<double> sums,
+        double factor,
+        ArrayView<float> loss)
     {
         if (Group.IdxX == 0)
         {

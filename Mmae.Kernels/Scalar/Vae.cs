@@ -4,17 +4,21 @@ namespace Mmae.Kernels.Scalar;
 
 // VAE kernels. p = rows (samples); mu, logVar (lv), eps, z: (p, m), n = p·m elements;
 // a: decoder pre-Tanh activations and x: targets in [−1, 1], both (p, d); loss, dLoss: (1).
-//   Reparameterisation  z = mu + exp(½·lv)·eps,                    ∂z/∂lv = ½·exp(½·lv)·eps.
-//   KL to N(0, I)       L = −1/(2p)·Σ (1 + lv − mu² − exp(lv)),    ∂L/∂mu = mu/p,
-//                                                                  ∂L/∂lv = (exp(lv) − 1)/(2p).
+//   Reparameterisation  z = mu + exp(½·lv)·eps,              ∂z/∂lv = ½·exp(½·lv)·eps.
+//   KL to N(0, I)       L = −1/(2p)·Σ (1 + lv − mu² − exp(lv)),
+//                       ∂L/∂mu = mu/p,                       ∂L/∂lv = (exp(lv) − 1)/(2p).
 //   BCE of q = (1 + tanh a)/2 = σ(2a) against t = (1 + x)/2:
-//                       L = 1/p·Σ softplus(2a) − (1 + x)·a,        ∂L/∂a = (tanh a − x)/p.
+//                       L = 1/p·Σ softplus(2a) − (1 + x)·a,  ∂L/∂a = (tanh a − x)/p.
 public sealed partial class ScalarBackend
 {
     /// <inheritdoc/>
     /// <exception cref="ArgumentException">A buffer is not this backend's, or the lengths
     /// differ.</exception>
-    public void Reparameterize(DeviceBuffer mu, DeviceBuffer logVar, DeviceBuffer eps, DeviceBuffer z)
+    public void Reparameterize(
+        DeviceBuffer mu,
+        DeviceBuffer logVar,
+        DeviceBuffer eps,
+        DeviceBuffer z)
     {
         double[] zd = Own(z);
         double[] m = Own(mu, zd.Length);
@@ -29,7 +33,11 @@ public sealed partial class ScalarBackend
     /// <inheritdoc/>
     /// <exception cref="ArgumentException">A buffer is not this backend's, or the lengths
     /// differ.</exception>
-    public void ReparameterizeBackward(DeviceBuffer logVar, DeviceBuffer eps, DeviceBuffer dz, DeviceBuffer dLogVar)
+    public void ReparameterizeBackward(
+        DeviceBuffer logVar,
+        DeviceBuffer eps,
+        DeviceBuffer dz,
+        DeviceBuffer dLogVar)
     {
         double[] dlv = Own(dLogVar);
         double[] lv = Own(logVar, dlv.Length);
@@ -47,7 +55,11 @@ public sealed partial class ScalarBackend
     /// does not hold one element.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="rows"/> is below 1.
     /// </exception>
-    public void KlDivergenceForward(DeviceBuffer mu, DeviceBuffer logVar, int rows, DeviceBuffer loss)
+    public void KlDivergenceForward(
+        DeviceBuffer mu,
+        DeviceBuffer logVar,
+        int rows,
+        DeviceBuffer loss)
     {
         double[] m = Own(mu);
         double[] lv = Own(logVar, m.Length);
@@ -96,7 +108,11 @@ public sealed partial class ScalarBackend
     /// hold one element.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="rows"/> is below 1.
     /// </exception>
-    public void BinaryCrossEntropyTanhForward(DeviceBuffer a, DeviceBuffer x, int rows, DeviceBuffer loss)
+    public void BinaryCrossEntropyTanhForward(
+        DeviceBuffer a,
+        DeviceBuffer x,
+        int rows,
+        DeviceBuffer loss)
     {
         double[] ad = Own(a);
         double[] xd = Own(x, ad.Length);

@@ -21,7 +21,7 @@ public class VaeTests
         var rng = new Rng(21);
         GradientCheck.Check(
             t => OpGradientTests.Head(Ops.Reparameterize(t[0], t[1], t[2]), 31),
-            [GradientCheck.Random(rng, 12), GradientCheck.Random(rng, 12), GradientCheck.Random(rng, 12)],
+            [Random(rng, 12), Random(rng, 12), Random(rng, 12)],
             [[4, 3], [4, 3], [4, 3]],
             differentiate: [true, true, false]);
     }
@@ -160,7 +160,8 @@ public class VaeTests
         loss.Backward();
 
         Assert.Equal(2 * 80.0 / 2, loss.Item(), 9);
-        Assert.Equal(new[] { 1.0, -1.0, 0.0, 0.0 }, pre.GradToDoubleArray()!.Select(g => Math.Round(g, 12)));
+        double[] rounded = pre.GradToDoubleArray()!.Select(g => Math.Round(g, 12)).ToArray();
+        Assert.Equal([1.0, -1.0, 0.0, 0.0], rounded);
     }
 
     [Fact]
@@ -172,14 +173,16 @@ public class VaeTests
 
         ex = Assert.Throws<ArgumentException>(
             () => Losses.BinaryCrossEntropyTanh(T(new double[4], 4), T(new double[4], 4)));
-        Assert.Contains("BinaryCrossEntropyTanh: expected a batch (samples, ...), got shape (4)", ex.Message);
+        Assert.Contains(
+            "BinaryCrossEntropyTanh: expected a batch (samples, ...), got shape (4)", ex.Message);
 
         ex = Assert.Throws<ArgumentException>(
             () => Losses.SumSquaredError(T(new double[0], 0, 3), T(new double[0], 0, 3)));
         Assert.Contains("SumSquaredError: expected at least one sample", ex.Message);
 
         ex = Assert.Throws<ArgumentException>(
-            () => Ops.Reparameterize(T(new double[6], 2, 3), T(new double[6], 2, 3), T(new double[4], 2, 2)));
+            () => Ops.Reparameterize(
+                T(new double[6], 2, 3), T(new double[6], 2, 3), T(new double[4], 2, 2)));
         Assert.Contains("Reparameterize: shapes differ", ex.Message);
     }
 
@@ -253,7 +256,8 @@ public class VaeTests
     public void Vae_BceWithDecoderNotEndingInTanh_ThrowsNotSupported()
     {
         var rng = new Rng(2);
-        var vae = new Vae(s_oracle, new Linear(s_oracle, 3, 2, rng), 2, 1, new Linear(s_oracle, 1, 3, rng), rng);
+        var vae = new Vae(
+            s_oracle, new Linear(s_oracle, 3, 2, rng), 2, 1, new Linear(s_oracle, 1, 3, rng), rng);
 
         var ex = Assert.Throws<NotSupportedException>(
             () => vae.Loss(T(new double[6], 2, 3), new Rng(3), ReconstructionLoss.BinaryCrossEntropy));
@@ -265,7 +269,8 @@ public class VaeTests
     public void Vae_TrunkWidthWrong_ThrowsNamingWidths()
     {
         var rng = new Rng(4);
-        var vae = new Vae(s_oracle, new Linear(s_oracle, 3, 5, rng), 4, 1, new Linear(s_oracle, 1, 3, rng), rng);
+        var vae = new Vae(
+            s_oracle, new Linear(s_oracle, 3, 5, rng), 4, 1, new Linear(s_oracle, 1, 3, rng), rng);
 
         var ex = Assert.Throws<ArgumentException>(() => vae.Encode(T(new double[6], 2, 3)));
 
@@ -292,7 +297,8 @@ public class VaeTests
             for (int j = 0; j < d; j++)
             {
                 double value = Math.Tanh(1.5 * (u * mixing[j] + v * mixing[d + j]));
-                data[i * d + j] = kind == ReconstructionLoss.BinaryCrossEntropy ? (value > 0 ? 1f : -1f) : (float)value;
+                bool binary = kind == ReconstructionLoss.BinaryCrossEntropy;
+                data[i * d + j] = binary ? (value > 0 ? 1f : -1f) : (float)value;
             }
         }
 
@@ -312,15 +318,21 @@ public class VaeTests
         }
 
         double first = losses.Take(20).Average(), last = losses.TakeLast(20).Average();
-        Assert.True(double.IsFinite(last) && last < 0.8 * first, $"{kind}: first 20 steps {first:F3}, last 20 {last:F3}");
+        Assert.True(
+            double.IsFinite(last) && last < 0.8 * first,
+            $"{kind}: first 20 steps {first:F3}, last 20 {last:F3}");
     }
 
     // Targets in [−1, 1]: ±1 for even indices, anywhere between for odd ones.
     private static double[] BinaryishTargets(Rng rng, int n) =>
-        Enumerable.Range(0, n).Select(i => i % 2 == 1 ? rng.Uniform(-1, 1) : rng.NextDouble() < 0.5 ? -1.0 : 1.0)
+        Enumerable.Range(0, n)
+            .Select(i => i % 2 == 1 ? rng.Uniform(-1, 1) : rng.NextDouble() < 0.5 ? -1.0 : 1.0)
             .ToArray();
 
     private static Tensor T(double[] values, params int[] shape) => T(s_oracle, values, shape);
 
-    private static Tensor T(IBackend be, double[] values, params int[] shape) => Tensor.FromArray(be, values, shape);
+    private static Tensor T(IBackend be, double[] values, params int[] shape) =>
+        Tensor.FromArray(be, values, shape);
+
+    private static double[] Random(Rng rng, int n) => GradientCheck.Random(rng, n);
 }

@@ -86,7 +86,8 @@ public sealed class ReportTests : IDisposable
         report.SaveBarChart(path, "latent variance (test)");
 
         using Image<Rgba32> image = Image.Load<Rgba32>(path);
-        Assert.Equal((LatentVariance.ChartWidth, LatentVariance.ChartHeight), (image.Width, image.Height));
+        Assert.Equal(
+            (LatentVariance.ChartWidth, LatentVariance.ChartHeight), (image.Width, image.Height));
 
         // Bar heights along each bar's centre column: 9 : 4 : 1, within a pixel of rounding.
         int[] heights = Enumerable.Range(0, s_scales.Length).Select(r => BarHeight(image, r)).ToArray();
@@ -116,7 +117,8 @@ public sealed class ReportTests : IDisposable
             {
                 foreach (double sm in new[] { -1.0, 1.0 })
                 {
-                    mu.AddRange(Enumerable.Range(0, m).Select(j => a[s][j] + (float)sc * u[j] + (float)sm * w[j]));
+                    mu.AddRange(Enumerable.Range(0, m)
+                        .Select(j => a[s][j] + (float)sc * u[j] + (float)sm * w[j]));
                     shape.Add(s);
                     scale.Add(sc);
                     smile.Add(sm);
@@ -127,21 +129,22 @@ public sealed class ReportTests : IDisposable
         float[] codes = mu.ToArray();
         int n = shape.Count;
 
+        var shapeFactor = new Factor("shape", FactorKind.Discrete, shape.ToArray());
         AttributeDirection shapeDir = AttributeDirections.Compute(
-            codes, n, m, new Factor("shape", FactorKind.Discrete, shape.ToArray()), source: 0, target: 2);
+            codes, n, m, shapeFactor, source: 0, target: 2);
         AttributeDirection scaleDir = AttributeDirections.Compute(
             codes, n, m, new Factor("scale", FactorKind.Continuous, scale.ToArray()));
         AttributeDirection smileDir = AttributeDirections.Compute(
             codes, n, m, new Factor("Smiling", FactorKind.Binary, smile.ToArray()));
 
         AssertVector(a[2].Zip(a[0], (t, s) => t - s).ToArray(), shapeDir.Vector);
-        Assert.Equal((0.0, 2.0, 6, 6), (shapeDir.SourceValue, shapeDir.TargetValue, shapeDir.SourceCount,
-            shapeDir.TargetCount));
+        Assert.Equal((0.0, 2.0), (shapeDir.SourceValue, shapeDir.TargetValue));
+        Assert.Equal((6, 6), (shapeDir.SourceCount, shapeDir.TargetCount));
         AssertVector(u.Select(v => 0.5f * v).ToArray(), scaleDir.Vector);
         Assert.Equal((0.5, 1.0), (scaleDir.SourceValue, scaleDir.TargetValue));
         AssertVector(w.Select(v => 2f * v).ToArray(), smileDir.Vector);
-        Assert.Equal((-1.0, 1.0, 9, 9), (smileDir.SourceValue, smileDir.TargetValue, smileDir.SourceCount,
-            smileDir.TargetCount));
+        Assert.Equal((-1.0, 1.0), (smileDir.SourceValue, smileDir.TargetValue));
+        Assert.Equal((9, 9), (smileDir.SourceCount, smileDir.TargetCount));
 
         // The same attribute coded 0/1 gives the same direction.
         double[] zeroOne = smile.Select(v => v > 0 ? 1.0 : 0.0).ToArray();
@@ -177,7 +180,7 @@ public sealed class ReportTests : IDisposable
         Assert.Contains("give the target value", ex.Message);
 
         ex = Assert.Throws<ArgumentException>(() => AttributeDirections.Compute(
-            new float[8], 4, 2, new Factor("scale", FactorKind.Continuous, [0, 1, 1, 0]), source: 0, target: 1));
+            new float[8], 4, 2, new Factor("scale", FactorKind.Continuous, [0, 1, 1, 0]), 0, 1));
         Assert.Contains("for discrete factors only", ex.Message);
 
         ex = Assert.Throws<ArgumentException>(() => AttributeDirections.Compute(
@@ -225,11 +228,16 @@ public sealed class ReportTests : IDisposable
     {
         const int rows = 3, columns = 5, h = 28, w = 28;
         var rng = new Random(6);
-        float[] images = Enumerable.Range(0, rows * columns * h * w).Select(_ => (float)(2 * rng.NextDouble() - 1)).ToArray();
+        float[] images = Enumerable.Range(0, rows * columns * h * w)
+            .Select(_ => (float)(2 * rng.NextDouble() - 1))
+            .ToArray();
         string path = _temp.File("grid.png");
 
-        InterpolationGrid.Save(path, images, 1, h, w, [0, 0.25, 0.5, 0.75, 1], ["seven", "two", "a very long row label"],
-            "interpolation", PixelRange.MinusOneToOne);
+        string[] labels = ["seven", "two", "a very long row label"];
+
+        InterpolationGrid.Save(
+            path, images, 1, h, w, [0, 0.25, 0.5, 0.75, 1], labels, "interpolation",
+            PixelRange.MinusOneToOne);
 
         using Image<Rgba32> image = Image.Load<Rgba32>(path);
         Assert.Equal(InterpolationGrid.Measure(rows, columns, h, w), (image.Width, image.Height));
@@ -237,7 +245,8 @@ public sealed class ReportTests : IDisposable
         int zoom = InterpolationGrid.Zoom(h, w);
         foreach ((int y, int x) in new[] { (0, 0), (5, 17), (27, 27) })
         {
-            byte expected = InterpolationGrid.ToByte(images[((2 * columns + 3) * h + y) * w + x], PixelRange.MinusOneToOne);
+            float value = images[((2 * columns + 3) * h + y) * w + x];
+            byte expected = InterpolationGrid.ToByte(value, PixelRange.MinusOneToOne);
             Rgba32 pixel = image[left + x * zoom + zoom / 2, top + y * zoom + zoom / 2];
             Assert.Equal((expected, expected, expected), (pixel.R, pixel.G, pixel.B));
         }
@@ -248,10 +257,13 @@ public sealed class ReportTests : IDisposable
     {
         const int rows = 2, columns = 3, h = 8, w = 8;
         var rng = new Random(7);
-        float[] images = Enumerable.Range(0, rows * columns * 3 * h * w).Select(_ => (float)rng.NextDouble()).ToArray();
+        float[] images = Enumerable.Range(0, rows * columns * 3 * h * w)
+            .Select(_ => (float)rng.NextDouble())
+            .ToArray();
         string path = _temp.File("rgb.png");
 
-        InterpolationGrid.Save(path, images, 3, h, w, [0, 0.5, 1], ["a", "b"], "rgb", PixelRange.ZeroToOne);
+        InterpolationGrid.Save(
+            path, images, 3, h, w, [0, 0.5, 1], ["a", "b"], "rgb", PixelRange.ZeroToOne);
 
         using Image<Rgba32> image = Image.Load<Rgba32>(path);
         Assert.Equal(InterpolationGrid.Measure(rows, columns, h, w), (image.Width, image.Height));
@@ -272,16 +284,19 @@ public sealed class ReportTests : IDisposable
         var ex = Assert.Throws<ArgumentException>(() => InterpolationGrid.Save(
             _temp.File("x.png"), new float[10], 1, 2, 2, [0, 1], ["a"], "t", PixelRange.ZeroToOne));
 
-        Assert.Contains("expected 1 rows × 2 alphas of 1×2×2 images (8 values, channels 1 or 3), got 10", ex.Message);
+        Assert.Contains(
+            "expected 1 rows × 2 alphas of 1×2×2 images (8 values, channels 1 or 3), got 10",
+            ex.Message);
     }
 
     [Fact]
     public void InterpolationGrid_ToByte_MapsRangesAndClips()
     {
-        Assert.Equal((0, 128, 255), (InterpolationGrid.ToByte(-1f, PixelRange.MinusOneToOne),
-            InterpolationGrid.ToByte(0f, PixelRange.MinusOneToOne), InterpolationGrid.ToByte(1f, PixelRange.MinusOneToOne)));
-        Assert.Equal((0, 255, 0), (InterpolationGrid.ToByte(-0.5f, PixelRange.ZeroToOne),
-            InterpolationGrid.ToByte(3f, PixelRange.ZeroToOne), InterpolationGrid.ToByte(float.NaN, PixelRange.ZeroToOne)));
+        static byte Symmetric(float v) => InterpolationGrid.ToByte(v, PixelRange.MinusOneToOne);
+        static byte Unit(float v) => InterpolationGrid.ToByte(v, PixelRange.ZeroToOne);
+
+        Assert.Equal(((byte)0, (byte)128, (byte)255), (Symmetric(-1f), Symmetric(0f), Symmetric(1f)));
+        Assert.Equal(((byte)0, (byte)255, (byte)0), (Unit(-0.5f), Unit(3f), Unit(float.NaN)));
     }
 
     private static float[] KnownVarianceCodes(int n)
@@ -321,7 +336,13 @@ public sealed class ReportTests : IDisposable
     // The top-left pixel of grid cell (row, column), found from the right and bottom edges of
     // the image, which the layout documents: cells of zoomed size with 4-pixel gaps, a 10-pixel
     // margin on the right and at the bottom.
-    private static (int Left, int Top) CellOrigin(Image<Rgba32> image, int rows, int columns, int h, int w, int row,
+    private static (int Left, int Top) CellOrigin(
+        Image<Rgba32> image,
+        int rows,
+        int columns,
+        int h,
+        int w,
+        int row,
         int column)
     {
         int zoom = InterpolationGrid.Zoom(h, w);
@@ -339,7 +360,9 @@ public sealed class ReportTests : IDisposable
         Assert.Equal(expected.Length, actual.Length);
         for (int j = 0; j < expected.Length; j++)
         {
-            Assert.True(Math.Abs(expected[j] - actual[j]) <= 1e-5f, $"element {j}: expected {expected[j]}, got {actual[j]}");
+            Assert.True(
+                Math.Abs(expected[j] - actual[j]) <= 1e-5f,
+                $"element {j}: expected {expected[j]}, got {actual[j]}");
         }
     }
 }

@@ -89,21 +89,24 @@ public static class AttributeDirections
         {
             throw new ArgumentException(
                 $"AttributeDirections: factor '{factor.Name}' has {values.Length} values and mu "
-                + $"{mu.Length}; expected n = {n} values and n·m = {(long)n * m} codes.", nameof(factor));
+                    + $"{mu.Length}; expected n = {n} values and n·m = {(long)n * m} codes.",
+                nameof(factor));
         }
 
         if (Array.FindIndex(values, double.IsNaN) is int nan and >= 0)
         {
             throw new ArgumentException(
-                $"AttributeDirections: factor '{factor.Name}' is NaN at row {nan}; drop unlabelled rows "
-                + "first.", nameof(factor));
+                $"AttributeDirections: factor '{factor.Name}' is NaN at row {nan}; drop "
+                    + "unlabelled rows first.",
+                nameof(factor));
         }
 
         if (factor.Kind != FactorKind.Discrete && (source is not null || target is not null))
         {
             throw new ArgumentException(
-                $"AttributeDirections: factor '{factor.Name}' is {factor.Kind}, whose values are chosen "
-                + "automatically; source and target are for discrete factors only.", nameof(source));
+                $"AttributeDirections: factor '{factor.Name}' is {factor.Kind}, whose values "
+                    + "are chosen automatically; source and target are for discrete factors only.",
+                nameof(source));
         }
 
         (double from, double to) = factor.Kind switch
@@ -123,7 +126,8 @@ public static class AttributeDirections
             vector[j] = toMean[j] - fromMean[j];
         }
 
-        return new AttributeDirection(factor.Name, factor.Kind, from, to, fromCount, toCount, vector);
+        return new AttributeDirection(
+            factor.Name, factor.Kind, from, to, fromCount, toCount, vector);
     }
 
     /// <summary>Writes the directions as a (k, m) float32 <c>.npy</c> at
@@ -136,10 +140,12 @@ public static class AttributeDirections
     {
         ArgumentNullException.ThrowIfNull(npyPath);
         ArgumentNullException.ThrowIfNull(directions);
-        if (directions.Count == 0 || directions.Any(d => d.Vector.Length != directions[0].Vector.Length))
+        if (directions.Count == 0
+            || directions.Any(d => d.Vector.Length != directions[0].Vector.Length))
         {
             throw new ArgumentException(
-                "AttributeDirections.Save: expected at least one direction, all of one latent width.",
+                "AttributeDirections.Save: expected at least one direction, all of one latent "
+                    + "width.",
                 nameof(directions));
         }
 
@@ -150,7 +156,12 @@ public static class AttributeDirections
             1,
             m,
             directions.Select(d => new DirectionEntry(
-                d.Name, d.Kind.ToString(), d.SourceValue, d.TargetValue, d.SourceCount, d.TargetCount)).ToArray());
+                d.Name,
+                d.Kind.ToString(),
+                d.SourceValue,
+                d.TargetValue,
+                d.SourceCount,
+                d.TargetCount)).ToArray());
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(index, s_json);
         AtomicFile.Write(JsonPath(npyPath), stream => stream.Write(json));
     }
@@ -177,14 +188,16 @@ public static class AttributeDirections
 
         if (index is null || index.Format != Format || index.Directions is null)
         {
-            throw new DataFormatException(jsonPath, $"expected a JSON object with format '{Format}'");
+            throw new DataFormatException(
+                jsonPath, $"expected a JSON object with format '{Format}'");
         }
 
         int k = index.Directions.Length, m = index.Latent;
         if (shape.Length != 2 || shape[0] != k || shape[1] != m)
         {
             throw new DataFormatException(npyPath,
-                $"expected shape ({k}, {m}) as {Path.GetFileName(jsonPath)} lists, got ({string.Join(", ", shape)})");
+                $"expected shape ({k}, {m}) as {Path.GetFileName(jsonPath)} lists, got "
+                + $"({string.Join(", ", shape)})");
         }
 
         var result = new AttributeDirection[k];
@@ -193,11 +206,13 @@ public static class AttributeDirections
             DirectionEntry e = index.Directions[r];
             if (!Enum.TryParse(e.Kind, out FactorKind kind))
             {
-                throw new DataFormatException(jsonPath, $"direction {r} has unknown kind '{e.Kind}'");
+                throw new DataFormatException(
+                    jsonPath, $"direction {r} has unknown kind '{e.Kind}'");
             }
 
             float[] vector = data.AsSpan(r * m, m).ToArray().Select(v => (float)v).ToArray();
-            result[r] = new AttributeDirection(e.Name, kind, e.Source, e.Target, e.SourceCount, e.TargetCount, vector);
+            result[r] = new AttributeDirection(
+                e.Name, kind, e.Source, e.Target, e.SourceCount, e.TargetCount, vector);
         }
 
         return result;
@@ -212,7 +227,11 @@ public static class AttributeDirections
     private static string JsonPath(string npyPath) => Path.ChangeExtension(npyPath, ".json");
 
     // mean(μ | value) over the rows whose factor equals value, and their count.
-    private static (float[] Mean, int Count) Mean(ReadOnlySpan<float> mu, int m, Factor factor, double value)
+    private static (float[] Mean, int Count) Mean(
+        ReadOnlySpan<float> mu,
+        int m,
+        Factor factor,
+        double value)
     {
         var sum = new double[m];
         int count = 0;
@@ -232,10 +251,12 @@ public static class AttributeDirections
 
         if (count == 0)
         {
-            string present = string.Join(", ", factor.Values.Distinct().Order().Take(20).Select(Text));
+            double[] distinct = factor.Values.Distinct().Order().ToArray();
+            string present = string.Join(", ", distinct.Take(20).Select(Text))
+                + (distinct.Length > 20 ? ", ..." : "");
             throw new ArgumentException(
-                $"AttributeDirections: factor '{factor.Name}' has no rows with value {Text(value)}; "
-                + $"values present: {present}{(factor.Values.Distinct().Count() > 20 ? ", ..." : "")}.",
+                $"AttributeDirections: factor '{factor.Name}' has no rows with value "
+                    + $"{Text(value)}; values present: {present}.",
                 nameof(factor));
         }
 
@@ -250,16 +271,19 @@ public static class AttributeDirections
         if (unexpected.Length > 0 || (distinct.Contains(0.0) && distinct.Contains(-1.0)))
         {
             throw new ArgumentException(
-                $"AttributeDirections: binary factor '{factor.Name}' holds {string.Join(", ", distinct.Select(Text))}; "
-                + "expected 1 for present and one of 0 or -1 for absent.", nameof(factor));
+                $"AttributeDirections: binary factor '{factor.Name}' holds "
+                    + $"{string.Join(", ", distinct.Select(Text))}; expected 1 for present and "
+                    + "one of 0 or -1 for absent.",
+                nameof(factor));
         }
 
         return distinct.Contains(0.0) ? 0.0 : -1.0;
     }
 
     private static ArgumentException MissingChoice(Factor factor, string which) => new(
-        $"AttributeDirections: factor '{factor.Name}' is discrete; give the {which} value to compute its "
-        + "direction.", which);
+        $"AttributeDirections: factor '{factor.Name}' is discrete; give the {which} value to "
+            + "compute its direction.",
+        which);
 
     private static string Text(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
 
@@ -271,5 +295,9 @@ public static class AttributeDirections
         int SourceCount,
         int TargetCount);
 
-    private sealed record DirectionIndex(string Format, int Version, int Latent, DirectionEntry[] Directions);
+    private sealed record DirectionIndex(
+        string Format,
+        int Version,
+        int Latent,
+        DirectionEntry[] Directions);
 }

@@ -86,8 +86,9 @@ public static class InterpolationGrid
             || images.Length != expected)
         {
             throw new ArgumentException(
-                $"InterpolationGrid.Save: expected {rows} rows × {columns} alphas of {channels}×{height}×{width} "
-                + $"images ({expected} values, channels 1 or 3), got {images.Length} values.",
+                $"InterpolationGrid.Save: expected {rows} rows × {columns} alphas of "
+                + $"{channels}×{height}×{width} images ({expected} values, channels 1 or 3), "
+                + $"got {images.Length} values.",
                 nameof(images));
         }
 
@@ -112,8 +113,11 @@ public static class InterpolationGrid
         for (int r = 0; r < rows; r++)
         {
             int top = gridTop + r * cellHeight;
-            string label = rowLabels[r].Length > MaxLabelChars ? rowLabels[r][..(MaxLabelChars - 3)] + "..." : rowLabels[r];
-            canvas.DrawText(label, Margin, top + (height * zoom - BitmapFont.GlyphHeight) / 2, 1, ReportStyle.Ink);
+            string label = rowLabels[r].Length > MaxLabelChars
+                ? rowLabels[r][..(MaxLabelChars - 3)] + "..."
+                : rowLabels[r];
+            int labelTop = top + (height * zoom - BitmapFont.GlyphHeight) / 2;
+            canvas.DrawText(label, Margin, labelTop, 1, ReportStyle.Ink);
             for (int c = 0; c < columns; c++)
             {
                 int offset = (r * columns + c) * channels * plane;
@@ -126,7 +130,10 @@ public static class InterpolationGrid
                         byte red = ToByte(images[p], range);
                         Rgba32 colour = channels == 1
                             ? new Rgba32(red, red, red)
-                            : new Rgba32(red, ToByte(images[p + plane], range), ToByte(images[p + 2 * plane], range));
+                            : new Rgba32(
+                                red,
+                                ToByte(images[p + plane], range),
+                                ToByte(images[p + 2 * plane], range));
                         canvas.FillRect(left + x * zoom, top + y * zoom, zoom, zoom, colour);
                     }
                 }

@@ -160,7 +160,9 @@ public sealed class LatentVariance
         var text = new StringBuilder("rank,dimension,variance,cumulative_share\n");
         foreach (LatentDimensionVariance d in Dimensions)
         {
-            text.Append(CultureInfo.InvariantCulture, $"{d.Rank},{d.Dimension},{d.Variance:R},{d.CumulativeShare:R}\n");
+            text.Append(
+                CultureInfo.InvariantCulture,
+                $"{d.Rank},{d.Dimension},{d.Variance:R},{d.CumulativeShare:R}\n");
         }
 
         byte[] bytes = Encoding.UTF8.GetBytes(text.ToString());
@@ -194,7 +196,8 @@ public sealed class LatentVariance
             canvas.FillRect(left - 5, y, 5, 1, ReportStyle.Axis);
             string label = (t * step).ToString("G4", CultureInfo.InvariantCulture);
             int width = BitmapFont.Measure(label, 1);
-            canvas.DrawText(label, left - 9 - width, y - BitmapFont.GlyphHeight / 2, 1, ReportStyle.Axis);
+            int labelTop = y - BitmapFont.GlyphHeight / 2;
+            canvas.DrawText(label, left - 9 - width, labelTop, 1, ReportStyle.Axis);
         }
 
         // Bars, with a one-pixel gap when there is room; x ticks at nice rank steps.
@@ -207,13 +210,15 @@ public sealed class LatentVariance
             int x1 = left + (int)Math.Round((r + 1) * slot);
             int gap = x1 - x0 > 3 ? 1 : 0;
             int y = ToY(Dimensions[r].Variance);
-            canvas.FillRect(x0 + gap, y, Math.Max(1, x1 - x0 - 2 * gap), top + plotHeight - y, ReportStyle.Bar);
+            int barWidth = Math.Max(1, x1 - x0 - 2 * gap);
+            canvas.FillRect(x0 + gap, y, barWidth, top + plotHeight - y, ReportStyle.Bar);
             if ((r + 1) % rankStep == 0 || r == 0)
             {
                 string label = (r + 1).ToString(CultureInfo.InvariantCulture);
                 int cx = (x0 + x1) / 2;
                 canvas.FillRect(cx, top + plotHeight, 1, 5, ReportStyle.Axis);
-                canvas.DrawText(label, cx - BitmapFont.Measure(label, 1) / 2, top + plotHeight + 8, 1, ReportStyle.Axis);
+                int labelLeft = cx - BitmapFont.Measure(label, 1) / 2;
+                canvas.DrawText(label, labelLeft, top + plotHeight + 8, 1, ReportStyle.Axis);
             }
         }
 
@@ -235,8 +240,8 @@ public sealed class LatentVariance
         ReportStyle.DrawCentred(canvas, Summary(), 38, 1);
         canvas.DrawText("variance of mu", 8, top - 14, 1, ReportStyle.Ink);
         string xLabel = "latent dimension, ranked by variance";
-        canvas.DrawText(xLabel, left + (plotWidth - BitmapFont.Measure(xLabel, 1)) / 2, ChartHeight - 24, 1,
-            ReportStyle.Ink);
+        int xLabelLeft = left + (plotWidth - BitmapFont.Measure(xLabel, 1)) / 2;
+        canvas.DrawText(xLabel, xLabelLeft, ChartHeight - 24, 1, ReportStyle.Ink);
         AtomicFile.Write(path, canvas.SavePng);
     }
 }
