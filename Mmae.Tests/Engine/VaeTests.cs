@@ -4,6 +4,7 @@ using Mmae.Engine.Optim;
 using Mmae.Kernels;
 using Mmae.Kernels.Cpu;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Mmae.Tests.Engine;
 
@@ -11,7 +12,7 @@ namespace Mmae.Tests.Engine;
 /// The VAE ops against finite differences and closed forms (float64, scalar backend), and the
 /// VAE module end to end: its gradients, and a short training run.
 /// </summary>
-public class VaeTests
+public class VaeTests(ITestOutputHelper output)
 {
     private static readonly IBackend s_oracle = GradientCheck.Backend;
 
@@ -187,6 +188,21 @@ public class VaeTests
     }
 
     [Fact]
+    public void ScalarLossKernels_RowsBelowOne_ThrowNamingKernel()
+    {
+        var be = new Mmae.Kernels.Scalar.ScalarBackend();
+        DeviceBuffer one = be.Allocate(1);
+
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(
+            () => be.KlDivergenceForward(one, one, 0, be.Allocate(1)));
+        Assert.Contains("ScalarBackend.KlDivergenceForward: expected rows >= 1", ex.Message);
+
+        ex = Assert.Throws<ArgumentOutOfRangeException>(
+            () => be.BinaryCrossEntropyTanhBackward(one, one, -1, one, be.Allocate(1)));
+        Assert.Contains("ScalarBackend.BinaryCrossEntropyTanhBackward: expected rows >= 1", ex.Message);
+    }
+
+    [Fact]
     public void GaussianNoise_SameSeed_SameDraws()
     {
         float[] first = Ops.GaussianNoise(s_oracle, new Rng(9), 3, 4).ToArray();
@@ -318,6 +334,7 @@ public class VaeTests
         }
 
         double first = losses.Take(20).Average(), last = losses.TakeLast(20).Average();
+        output.WriteLine($"{kind}: mean loss of the first 20 steps {first:F4}, last 20 {last:F4}");
         Assert.True(
             double.IsFinite(last) && last < 0.8 * first,
             $"{kind}: first 20 steps {first:F3}, last 20 {last:F3}");
