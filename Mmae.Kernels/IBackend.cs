@@ -225,4 +225,52 @@ public interface IBackend
         float eps,
         float biasCorrection1,
         float biasCorrection2);
+
+    // ---- VAE: reparameterisation, KL divergence and binary cross-entropy ----
+    // mu, logVar, eps, z: (rows, m) with n = rows·m elements; a, x: (rows, d) decoder pre-Tanh
+    // activations and targets in [−1, 1]. Losses are per-sample sums averaged over the rows.
+
+    /// <summary>z[i] = mu[i] + exp(½·logVar[i])·eps[i]</summary>
+    void Reparameterize(DeviceBuffer mu, DeviceBuffer logVar, DeviceBuffer eps, DeviceBuffer z);
+
+    /// <summary>dLogVar[i] = ½·dz[i]·eps[i]·exp(½·logVar[i]); the gradient of mu is dz itself.
+    /// </summary>
+    void ReparameterizeBackward(
+        DeviceBuffer logVar,
+        DeviceBuffer eps,
+        DeviceBuffer dz,
+        DeviceBuffer dLogVar);
+
+    /// <summary>
+    /// KL divergence of N(mu, exp(logVar)) from N(0, I), averaged over rows:
+    /// loss[0] = −1/(2·rows)·Σ_i (1 + logVar[i] − mu[i]² − exp(logVar[i])).
+    /// </summary>
+    void KlDivergenceForward(DeviceBuffer mu, DeviceBuffer logVar, int rows, DeviceBuffer loss);
+
+    /// <summary>
+    /// dMu[i] = dLoss[0]·mu[i]/rows and dLogVar[i] = dLoss[0]·(exp(logVar[i]) − 1)/(2·rows).
+    /// </summary>
+    void KlDivergenceBackward(
+        DeviceBuffer mu,
+        DeviceBuffer logVar,
+        int rows,
+        DeviceBuffer dLoss,
+        DeviceBuffer dMu,
+        DeviceBuffer dLogVar);
+
+    /// <summary>
+    /// Binary cross-entropy of q = (1 + tanh a)/2 against t = (1 + x)/2, summed and averaged
+    /// over rows, in its logit form (q = σ(2a)):
+    /// loss[0] = 1/rows·Σ_i softplus(2a_i) − (1 + x_i)·a_i.
+    /// </summary>
+    void BinaryCrossEntropyTanhForward(DeviceBuffer a, DeviceBuffer x, int rows, DeviceBuffer loss);
+
+    /// <summary>da[i] = dLoss[0]·(tanh(a[i]) − x[i])/rows; the target receives no gradient.
+    /// </summary>
+    void BinaryCrossEntropyTanhBackward(
+        DeviceBuffer a,
+        DeviceBuffer x,
+        int rows,
+        DeviceBuffer dLoss,
+        DeviceBuffer da);
 }

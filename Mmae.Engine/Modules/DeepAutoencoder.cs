@@ -23,32 +23,10 @@ public sealed class DeepAutoencoder : Autoencoder
         LatentDim = latentDim;
         Hidden = (int[])hidden.Clone();
 
-        var enc = new List<Module>();
-        int width = inputDim;
-        foreach (int h in hidden)
-        {
-            enc.Add(new Linear(backend, width, h, rng));
-            enc.Add(new BatchNorm1d(backend, h));
-            enc.Add(new Relu());
-            width = h;
-        }
-
-        enc.Add(new Linear(backend, width, latentDim, rng));
+        List<Module> enc = HiddenBlocks(backend, inputDim, hidden, rng);
+        enc.Add(new Linear(backend, enc.Count > 0 ? hidden[^1] : inputDim, latentDim, rng));
         Encoder = new Sequential(enc);
-
-        var dec = new List<Module>();
-        width = latentDim;
-        for (int i = hidden.Length - 1; i >= 0; i--)
-        {
-            dec.Add(new Linear(backend, width, hidden[i], rng));
-            dec.Add(new BatchNorm1d(backend, hidden[i]));
-            dec.Add(new Relu());
-            width = hidden[i];
-        }
-
-        dec.Add(new Linear(backend, width, inputDim, rng));
-        dec.Add(new Tanh());
-        Decoder = new Sequential(dec);
+        Decoder = MirroredDecoder(backend, inputDim, latentDim, hidden, rng);
     }
 
     /// <summary>Input width.</summary>
@@ -75,4 +53,41 @@ public sealed class DeepAutoencoder : Autoencoder
     /// <inheritdoc/>
     public override IEnumerable<(string Name, Module Child)> Children() =>
         [("encoder", Encoder), ("decoder", Decoder)];
+
+    /// <summary>Linear→BatchNorm1d→ReLU for each width in turn, starting from
+    /// <paramref name="inputWidth"/>; parameters drawn from <paramref name="rng"/> in order.
+    /// </summary>
+    internal static List<Module> HiddenBlocks(
+        IBackend backend,
+        int inputWidth,
+        IEnumerable<int> widths,
+        Rng rng)
+    {
+        var layers = new List<Module>();
+        int width = inputWidth;
+        foreach (int h in widths)
+        {
+            layers.Add(new Linear(backend, width, h, rng));
+            layers.Add(new BatchNorm1d(backend, h));
+            layers.Add(new Relu());
+            width = h;
+        }
+
+        return layers;
+    }
+
+    /// <summary>The decoder latent→h3→h2→h1→input: hidden blocks in reverse width order, a
+    /// Linear to the input width, and Tanh.</summary>
+    internal static Sequential MirroredDecoder(
+        IBackend backend,
+        int inputDim,
+        int latentDim,
+        int[] hidden,
+        Rng rng)
+    {
+        List<Module> layers = HiddenBlocks(backend, latentDim, Enumerable.Reverse(hidden), rng);
+        layers.Add(new Linear(backend, hidden.Length > 0 ? hidden[0] : latentDim, inputDim, rng));
+        layers.Add(new Tanh());
+        return new Sequential(layers);
+    }
 }

@@ -15,7 +15,7 @@ namespace Mmae.Kernels.Gpu;
 public sealed partial class GpuBackend
 {
 
-    // Which per-element term stage 1 sums: (a − b)², a², or a·b.
+    // Which per-element term stage 1 sums: (a − b)², a², a·b, or a VAE term (Vae.cs).
     private const int TermSquaredDifference = 0;
     private const int TermSquare = 1;
     private const int TermProduct = 2;
@@ -144,9 +144,13 @@ public sealed partial class GpuBackend
             {
                 sum += x * x;
             }
-            else
+            else if (term == TermProduct)
             {
                 sum += x * b[i];
+            }
+            else
+            {
+                sum += VaeTerm(term, x, b[i]);
             }
         }
 

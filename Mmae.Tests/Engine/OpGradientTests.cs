@@ -8,7 +8,7 @@ public class OpGradientTests
 {
     // A random-target MSE turns a tensor output into a scalar whose gradient weights every
     // element differently, so a permuted or transposed gradient cannot pass.
-    private static Tensor Head(Tensor y, int seed)
+    internal static Tensor Head(Tensor y, int seed)
     {
         double[] values = GradientCheck.Random(new Rng((ulong)seed), y.Length);
         var target = Tensor.FromArray(GradientCheck.Backend, values, y.Shape);

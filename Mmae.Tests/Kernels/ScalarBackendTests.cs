@@ -146,6 +146,20 @@ public sealed class ScalarBackendTests
             ["AdamStep"] = (b, f) => b.AdamStep(
                 f, b.Allocate(1), b.Allocate(1), b.Allocate(1), 1e-3f, 0.9f, 0.999f, 1e-8f,
                 0.1f, 0.001f),
+
+            // VAE
+            ["Reparameterize"] = (b, f) => b.Reparameterize(
+                f, b.Allocate(1), b.Allocate(1), b.Allocate(1)),
+            ["ReparameterizeBackward"] = (b, f) => b.ReparameterizeBackward(
+                f, b.Allocate(1), b.Allocate(1), b.Allocate(1)),
+            ["KlDivergenceForward"] = (b, f) => b.KlDivergenceForward(
+                f, b.Allocate(1), 1, b.Allocate(1)),
+            ["KlDivergenceBackward"] = (b, f) => b.KlDivergenceBackward(
+                f, b.Allocate(1), 1, b.Allocate(1), b.Allocate(1), b.Allocate(1)),
+            ["BinaryCrossEntropyTanhForward"] = (b, f) => b.BinaryCrossEntropyTanhForward(
+                f, b.Allocate(1), 1, b.Allocate(1)),
+            ["BinaryCrossEntropyTanhBackward"] = (b, f) => b.BinaryCrossEntropyTanhBackward(
+                f, b.Allocate(1), 1, b.Allocate(1), b.Allocate(1)),
         };
 
     public static TheoryData<string> KernelNames()
