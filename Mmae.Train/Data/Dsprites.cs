@@ -37,17 +37,17 @@ public static class Dsprites
     {
         using Npz npz = Npz.Open(path);
         NpyArray imgs = npz.Read("imgs", (descr, shape) =>
-            descr != "|u1" ? WrongDtype("imgs", "uint8", descr)
+            descr != "|u1" ? WrongDtype("uint8", descr)
             : shape.Length != 3 || shape[1] != Side || shape[2] != Side
-                ? $"imgs: expected shape (N, {Side}, {Side}), found ({string.Join(", ", shape)})"
+                ? $"expected shape (N, {Side}, {Side}), found ({string.Join(", ", shape)})"
                 : null);
         int n = imgs.Shape[0];
         NpyArray classes = npz.Read("latents_classes", (descr, shape) =>
-            descr is not ("<i8" or "<i4") ? WrongDtype("latents_classes", "int64", descr)
-            : LatentShapeProblem("latents_classes", shape, n));
+            descr is not ("<i8" or "<i4") ? WrongDtype("int64", descr)
+            : LatentShapeProblem(shape, n));
         NpyArray values = npz.Read("latents_values", (descr, shape) =>
-            descr is not ("<f8" or "<f4") ? WrongDtype("latents_values", "float64", descr)
-            : LatentShapeProblem("latents_values", shape, n));
+            descr is not ("<f8" or "<f4") ? WrongDtype("float64", descr)
+            : LatentShapeProblem(shape, n));
 
         long[] c = classes.ToInt64();
         double[] v = values.ToDoubles();
@@ -227,11 +227,11 @@ public static class Dsprites
             new ImageShape(1, Side, Side), new FactorTable(count, factors), range);
     }
 
-    private static string WrongDtype(string key, string expected, string found) =>
-        $"{key}: expected dtype {expected}, found '{found}' ({NpyArray.DtypeName(found)})";
+    private static string WrongDtype(string expected, string found) =>
+        $"expected dtype {expected}, found '{found}' ({NpyArray.DtypeName(found)})";
 
-    private static string? LatentShapeProblem(string key, int[] shape, int count) =>
+    private static string? LatentShapeProblem(int[] shape, int count) =>
         shape.Length == 2 && shape[0] == count && shape[1] == 6
             ? null
-            : $"{key}: expected shape ({count}, 6) to match imgs, found ({string.Join(", ", shape)})";
+            : $"expected shape ({count}, 6) to match imgs, found ({string.Join(", ", shape)})";
 }

@@ -78,11 +78,11 @@ public static class Shapes3d
             }
 
             byte[] hwc = images.Read<byte[]>(
-                new HyperslabSelection(4, [0, 0, 0, 0], [stride, 1, 1, 1], [count, 1, 1, 1],
+                new HyperslabSelection(4, [0, 0, 0, 0], [stride, Side, Side, 3], [count, 1, 1, 1],
                     [1, Side, Side, 3]),
                 memoryDims: [count * imageBytes]);
             double[] values = labels.Read<double[]>(
-                new HyperslabSelection(2, [0, 0], [stride, 1], [count, 1], [1, 6]),
+                new HyperslabSelection(2, [0, 0], [stride, 6], [count, 1], [1, 6]),
                 memoryDims: [count * 6]);
             return Build((int)count, hwc, values, range);
         }
