@@ -41,7 +41,12 @@ public sealed class Npz : IDisposable
         FileStream file = DataFile.OpenRead(path);
         try
         {
-            return new Npz(path, file, new ZipArchive(file, ZipArchiveMode.Read, leaveOpen: true));
+            var zip = new ZipArchive(file, ZipArchiveMode.Read, leaveOpen: true);
+
+            // The central directory is read on first use; read it here so its damage is
+            // reported as this file's format error.
+            _ = zip.Entries.Count;
+            return new Npz(path, file, zip);
         }
         catch (InvalidDataException ex)
         {
@@ -73,11 +78,13 @@ public sealed class Npz : IDisposable
                 $"missing key '{key}'; the archive holds: {string.Join(", ", Keys)}");
         }
 
-        if (entry.Length > Math.Max(entry.CompressedLength, 1) * MaxDeflateExpansion)
+        if (entry.CompressedLength > _file.Length
+            || entry.Length > Math.Max(entry.CompressedLength, 1) * MaxDeflateExpansion)
         {
             throw new DataFormatException(Path,
                 $"{key}: entry claims {entry.Length} bytes from {entry.CompressedLength} "
-                + "compressed bytes, more than deflate can produce; the archive is corrupt");
+                + $"compressed bytes in a {_file.Length}-byte file, which cannot be; "
+                + "the archive is corrupt");
         }
 
         try
