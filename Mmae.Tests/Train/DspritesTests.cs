@@ -118,6 +118,31 @@ public sealed class DspritesTests : IDisposable
     }
 
     [Fact]
+    public void LoadNpz_MaxCount_KeepsMatchingImagesAndLatentsInFileOrder()
+    {
+        string path = _temp.File("d.npz");
+        var entries = DspritesEntries(10);
+        File.WriteAllBytes(path, NpzBytes(true, entries));
+        byte[] pixels = entries[0].Npy[^(10 * 4096)..];
+
+        Dataset data = Dsprites.LoadNpz(path, PixelRange.ZeroToOne, maxCount: 4);
+
+        // With 10 images, posX's class is the original index.
+        int[] kept = data.Factors!["posX"].Classes;
+        Assert.Equal(4, kept.Length);
+        Assert.Equal(kept.Order(), kept);
+        Assert.Equal(4, kept.Distinct().Count());
+        for (int k = 0; k < 4; k++)
+        {
+            Assert.Equal(kept[k] % 3, data.Labels[k]);
+            Assert.Equal(pixels.AsSpan(kept[k] * 4096, 4096).ToArray().Select(b => (float)b),
+                data.Features.AsSpan(k * 4096, 4096).ToArray());
+        }
+
+        Assert.Equal(kept, Dsprites.LoadNpz(path, maxCount: 4).Factors!["posX"].Classes);
+    }
+
+    [Fact]
     public void LoadNpz_WrongDtype_ThrowsNamingKeyAndTypes()
     {
         var entries = DspritesEntries(2);

@@ -112,6 +112,29 @@ public class ReaderFuzzTests
     }
 
     [Fact]
+    public void CelebaAttributes_MutatedFiles_OnlyDataFormatException()
+    {
+        using var image = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(3, 2);
+        using var png = new MemoryStream();
+        SixLabors.ImageSharp.ImageExtensions.SaveAsPng(image, png);
+        byte[] seedFile = Encoding.UTF8.GetBytes("2\nSmiling Male\na.png  1 -1\nb.png -1  1\n");
+        Fuzz("list_attr_celeba.txt", seedFile, [], seed: 21, typeof(DataFormatException), read: path =>
+        {
+            string folder = Path.GetDirectoryName(path)!;
+            File.WriteAllBytes(Path.Combine(folder, "a.png"), png.ToArray());
+            File.WriteAllBytes(Path.Combine(folder, "b.png"), png.ToArray());
+            try
+            {
+                Celeba.Load(folder, size: 2);
+            }
+            catch (FileNotFoundException)
+            {
+                // A damaged file name names an image that is not there: the right answer.
+            }
+        });
+    }
+
+    [Fact]
     public void Shapes3dH5_MutatedFiles_OnlyDataFormatException()
     {
         using var tmp = new TempFolder();

@@ -28,6 +28,10 @@ public static class Celeba
     /// <summary>The subfolder of images in the official archive.</summary>
     public const string ImagesFolderName = "img_align_celeba";
 
+    // An image name is a plain file name: no folder separators (of either system), no NUL.
+    private static readonly char[] s_notInFileNames =
+        [.. Path.GetInvalidFileNameChars(), '/', '\\', ':'];
+
     /// <summary>Reads the first <paramref name="maxCount"/> images listed in the attributes
     /// file of <paramref name="folder"/>.</summary>
     /// <param name="folder">Folder holding list_attr_celeba.txt.</param>
@@ -117,9 +121,10 @@ public static class Celeba
             throw new DataFormatException(path, "line 2: expected the attribute names, found none");
         }
 
+        // Lists grow with the lines actually there, so a forged count costs no memory.
         int count = Math.Min(declared, maxCount ?? int.MaxValue);
-        var files = new string[count];
-        var attrs = new sbyte[(long)count * names.Length];
+        var files = new List<string>();
+        var attrs = new List<sbyte>();
         for (int i = 0; i < count; i++)
         {
             int line = i + 3;
@@ -137,26 +142,27 @@ public static class Celeba
                     + $"found {fields.Length} fields");
             }
 
-            files[i] = fields[0];
-            if (Path.IsPathRooted(files[i]) || files[i].Contains(".."))
+            if (fields[0].IndexOfAny(s_notInFileNames) >= 0 || fields[0] is "." or "..")
             {
                 throw new DataFormatException(path,
-                    $"line {line}: '{files[i]}' is not a plain image file name");
+                    $"line {line}: '{fields[0]}' is not a plain image file name");
             }
+
+            files.Add(fields[0]);
 
             for (int a = 0; a < names.Length; a++)
             {
-                attrs[(long)i * names.Length + a] = fields[a + 1] switch
+                attrs.Add(fields[a + 1] switch
                 {
                     "1" => 1,
                     "-1" => -1,
                     _ => throw new DataFormatException(path,
                         $"line {line}: attribute {names[a]} is '{fields[a + 1]}', expected 1 or -1"),
-                };
+                });
             }
         }
 
-        return (names, files, attrs);
+        return (names, files.ToArray(), attrs.ToArray());
     }
 
     private static string[] Fields(string? line) =>

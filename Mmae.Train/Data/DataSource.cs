@@ -35,8 +35,9 @@ public sealed record DataOptions
     /// the default 64 keeps memory small). Other formats keep their own size.</summary>
     public int ImageSize { get; init; } = 64;
 
-    /// <summary>At most this many samples: the first ones, except for 3D Shapes, which takes
-    /// an even stride through its factor-ordered file. Null reads all.</summary>
+    /// <summary>At most this many samples: the first ones, except that 3D Shapes takes an even
+    /// stride through its factor-ordered file and the dSprites .npz a fixed random subset (in
+    /// file order), so that neither loses a factor's range. Null reads all.</summary>
     public int? MaxCount { get; init; }
 }
 
@@ -156,7 +157,8 @@ public static class DataSource
         {
             DataKind.Idx or DataKind.FashionMnist => Dataset.LoadMnistFolder(target, name, options.Range),
             DataKind.Cifar10 => Cifar10.Load(target, options.Range),
-            DataKind.Dsprites when File.Exists(target) => Dsprites.LoadNpz(target, options.Range),
+            DataKind.Dsprites when File.Exists(target) =>
+                Dsprites.LoadNpz(target, options.Range, options.MaxCount),
             DataKind.Dsprites => Dsprites.LoadFolder(target, options.Range),
             DataKind.Shapes3d => Shapes3d.Load(target, options.Range, options.MaxCount),
             DataKind.Celeba => Celeba.Load(target, options.ImageSize, options.Range, options.MaxCount),

@@ -22,6 +22,9 @@ public static class Dsprites
 
     private const int Side = 64;
 
+    // Seed of the subset LoadNpz reads when given a maximum count.
+    private const int SampleSeed = 2017;
+
     // Latent columns of the official arrays: 0 color, then these five.
     private static readonly string[] s_factorNames = ["shape", "scale", "orientation", "posX", "posY"];
 
@@ -29,14 +32,28 @@ public static class Dsprites
     /// <param name="path">The archive, for example
     /// <c>dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz</c>.</param>
     /// <param name="range">Where pixels 0 and 1 go.</param>
+    /// <param name="maxCount">At most this many images, a fixed random subset kept in file
+    /// order; null reads all. The full set (737,280 images) needs it: as floats it is more
+    /// than one array holds.</param>
+    /// <exception cref="ArgumentOutOfRangeException">maxCount is not positive.</exception>
     /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
     /// <exception cref="DataFormatException">Not a zip, a missing key, a wrong dtype or shape,
     /// counts that disagree, or a pixel that is not 0 or 1.</exception>
-    public static Dataset LoadNpz(string path, PixelRange range = PixelRange.MinusOneToOne)
+    public static Dataset LoadNpz(
+        string path,
+        PixelRange range = PixelRange.MinusOneToOne,
+        int? maxCount = null)
     {
+        if (maxCount is <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxCount),
+                $"Dsprites.LoadNpz: maxCount must be positive, got {maxCount}.");
+        }
+
+        Func<int, int[]?> rows = n => SampleRows(n, maxCount);
         using Npz npz = Npz.Open(path);
-        NpyArray imgs = npz.Read("imgs", (descr, shape) =>
+        NpyArray imgs = npz.Read("imgs", selectRows: rows, accept: (descr, shape) =>
             descr != "|u1" ? WrongDtype("uint8", descr)
             : shape.Length != 3 || shape[1] != Side || shape[2] != Side
                 ? $"expected shape (N, {Side}, {Side}), found ({string.Join(", ", shape)})"
@@ -44,10 +61,17 @@ public static class Dsprites
         int n = imgs.Shape[0];
         NpyArray classes = npz.Read("latents_classes", (descr, shape) =>
             descr is not ("<i8" or "<i4") ? WrongDtype("int64", descr)
-            : LatentShapeProblem(shape, n));
+            : LatentShapeProblem(shape, imgs.Shape, maxCount), rows);
         NpyArray values = npz.Read("latents_values", (descr, shape) =>
             descr is not ("<f8" or "<f4") ? WrongDtype("float64", descr)
-            : LatentShapeProblem(shape, n));
+            : LatentShapeProblem(shape, imgs.Shape, maxCount), rows);
+
+        if ((long)n * Side * Side > Array.MaxLength)
+        {
+            throw new DataFormatException(path,
+                $"imgs: {n} images of {Side} x {Side} do not fit one array of floats; "
+                + $"read at most {Array.MaxLength / (Side * Side)} (a maximum count)");
+        }
 
         long[] c = classes.ToInt64();
         double[] v = values.ToDoubles();
@@ -230,8 +254,33 @@ public static class Dsprites
     private static string WrongDtype(string expected, string found) =>
         $"expected dtype {expected}, found '{found}' ({NpyArray.DtypeName(found)})";
 
-    private static string? LatentShapeProblem(int[] shape, int count) =>
-        shape.Length == 2 && shape[0] == count && shape[1] == 6
+    // The latents must have as many rows as imgs had before any sampling (the sample of
+    // maxCount rows then picks the same rows from both).
+    private static string? LatentShapeProblem(int[] shape, int[] imgsShape, int? maxCount)
+    {
+        int kept = imgsShape[0];
+        bool rowsMatch = shape.Length == 2 && (maxCount is null
+            ? shape[0] == kept
+            : Math.Min(shape[0], maxCount.Value) == kept);
+        return rowsMatch && shape[1] == 6
             ? null
-            : $"expected shape ({count}, 6) to match imgs, found ({string.Join(", ", shape)})";
+            : $"expected shape ({(maxCount is null ? kept.ToString() : "N")}, 6) to match imgs, "
+                + $"found ({string.Join(", ", shape)})";
+    }
+
+    /// <summary>All n rows when they fit maxCount, else maxCount of them drawn with a fixed
+    /// seed (so every read picks the same ones), ascending.</summary>
+    private static int[]? SampleRows(int n, int? maxCount)
+    {
+        if (maxCount is not { } max || max >= n)
+        {
+            return null;
+        }
+
+        int[] all = Enumerable.Range(0, n).ToArray();
+        new Random(SampleSeed).Shuffle(all);
+        int[] rows = all[..max];
+        Array.Sort(rows);
+        return rows;
+    }
 }

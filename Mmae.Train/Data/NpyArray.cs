@@ -87,12 +87,15 @@ public sealed class NpyArray
     /// <param name="length">How many bytes the stream holds.</param>
     /// <param name="accept">Called with the dtype and shape once the header is parsed; a
     /// non-null answer is the problem reported instead of reading the data.</param>
+    /// <param name="selectRows">Given the first dimension n, the rows to keep (ascending,
+    /// distinct, in 0..n−1), or null to keep all; the others are read past, never stored.</param>
     internal static NpyArray Read(
         string path,
         string source,
         Stream stream,
         long length,
-        Func<string, int[], string?>? accept)
+        Func<string, int[], string?>? accept,
+        Func<int, int[]?>? selectRows = null)
     {
         // Prefix: magic (6), version (2), header length (2 in version 1, 4 in versions 2 and 3).
         byte[] prefix = new byte[12];
@@ -178,23 +181,53 @@ public sealed class NpyArray
                 + $"found {available}");
         }
 
-        if (available > Array.MaxLength)
+        int[]? rows = shape.Length > 0 ? selectRows?.Invoke(shape[0]) : null;
+        long rowBytes = shape.Length > 0 && shape[0] > 0 ? available / shape[0] : available;
+        long kept = rows is null ? available : rows.Length * rowBytes;
+        if (kept > Array.MaxLength)
         {
             throw new DataFormatException(path,
-                $"{Prefix(path, source)}shape {FormatShape(shape)} needs {available} bytes, "
-                + "more than one array can hold");
+                $"{Prefix(path, source)}shape {FormatShape(shape)} needs {kept} bytes, "
+                + "more than one array can hold; read fewer rows");
         }
 
-        byte[] raw = new byte[available];
-        int read = stream.ReadAtLeast(raw, raw.Length, throwOnEndOfStream: false);
-        if (read < raw.Length)
+        byte[] raw = new byte[kept];
+        if (rows is null)
+        {
+            ReadFully(path, source, stream, raw);
+            return new NpyArray(source, descr, shape, raw);
+        }
+
+        // Stream past the rows not kept, so a subset of a huge array needs only its own memory.
+        byte[] skip = new byte[Math.Min(rowBytes, 1 << 20)];
+        int next = 0;
+        for (int r = 0; r < shape[0] && next < rows.Length; r++)
+        {
+            if (rows[next] == r)
+            {
+                ReadFully(path, source, stream, raw.AsSpan((int)(next * rowBytes), (int)rowBytes));
+                next++;
+                continue;
+            }
+
+            for (long left = rowBytes; left > 0; left -= skip.Length)
+            {
+                ReadFully(path, source, stream, skip.AsSpan(0, (int)Math.Min(left, skip.Length)));
+            }
+        }
+
+        return new NpyArray(source, descr, [rows.Length, .. shape[1..]], raw);
+    }
+
+    private static void ReadFully(string path, string source, Stream stream, Span<byte> destination)
+    {
+        int read = stream.ReadAtLeast(destination, destination.Length, throwOnEndOfStream: false);
+        if (read < destination.Length)
         {
             throw new DataFormatException(path,
-                $"{Prefix(path, source)}truncated data: expected {raw.Length} bytes, "
+                $"{Prefix(path, source)}truncated data: expected {destination.Length} more bytes, "
                 + $"read {read}");
         }
-
-        return new NpyArray(source, descr, shape, raw);
     }
 
     /// <summary>The elements widened to double (any supported dtype).</summary>

@@ -65,10 +65,15 @@ public sealed class Npz : IDisposable
     /// <param name="key">The array's name, for example <c>imgs</c>.</param>
     /// <param name="accept">Called with dtype and shape once the header is read; a non-null
     /// answer is reported as the problem, before the data are read.</param>
+    /// <param name="selectRows">Given the first dimension n, the rows to keep (ascending,
+    /// distinct), or null for all; rows not kept are streamed past, never stored.</param>
     /// <exception cref="DataFormatException">No such key (the message lists the keys present),
     /// a corrupt entry, or a malformed .npy inside.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
-    public NpyArray Read(string key, Func<string, int[], string?>? accept = null)
+    public NpyArray Read(
+        string key,
+        Func<string, int[], string?>? accept = null,
+        Func<int, int[]?>? selectRows = null)
     {
         ArgumentNullException.ThrowIfNull(key);
         ZipArchiveEntry? entry = _zip.GetEntry(key + ".npy") ?? _zip.GetEntry(key);
@@ -90,7 +95,7 @@ public sealed class Npz : IDisposable
         try
         {
             using Stream stream = entry.Open();
-            return NpyArray.Read(Path, $"{Path}:{key}", stream, entry.Length, accept);
+            return NpyArray.Read(Path, $"{Path}:{key}", stream, entry.Length, accept, selectRows);
         }
         catch (InvalidDataException ex)
         {
