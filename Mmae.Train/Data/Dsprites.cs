@@ -231,7 +231,7 @@ public static class Dsprites
         float[][] valueColumns,
         PixelRange range)
     {
-        int bad = Array.FindIndex(pixels, p => p > 1);
+        int bad = pixels.AsSpan().IndexOfAnyExcept((byte)0, (byte)1);
         if (bad >= 0)
         {
             throw new DataFormatException(path,
