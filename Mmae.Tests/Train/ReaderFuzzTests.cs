@@ -81,6 +81,72 @@ public class ReaderFuzzTests
             read: path => Npy.Read(path));
     }
 
+    // Stored and deflated archives in turn; the deflated ones may claim up to deflate's limit.
+    [Fact]
+    public void DspritesNpz_MutatedFiles_OnlyDataFormatException()
+    {
+        var entries = DataFixtures.DspritesEntries(1);
+        byte[] stored = DataFixtures.NpzBytes(false, entries);
+        byte[] deflated = DataFixtures.NpzBytes(true, entries);
+        int round = 0;
+        Fuzz("d.npz", stored, [], seed: 18, typeof(DataFormatException), gzipBudget: true,
+            transform: (m, bytes) => round++ % 2 == 0 ? bytes : m.Mutate(deflated),
+            read: path => Dsprites.LoadNpz(path));
+    }
+
+    [Fact]
+    public void DspritesLatentsCsv_MutatedFiles_OnlyDataFormatException()
+    {
+        byte[] images = TrainTestSupport.Idx(IdxReader.ImagesMagic, [2, 64, 64], new byte[2 * 4096]);
+        byte[] seedFile = Encoding.UTF8.GetBytes(
+            "row,original_index,color,shape,scale,orientation,posX,posY,color_value,shape_value,"
+            + "scale_value,orientation_value,posX_value,posY_value\n"
+            + "0,6,0,0,0,0,0,6,1,1,0.5,0,0,0.1935483871\n1,22,0,2,5,0,0,22,1,3,1,0,0,0.7096774194\n");
+        Fuzz("latents.csv", seedFile, [], seed: 19, typeof(DataFormatException), read: path =>
+        {
+            string folder = Path.GetDirectoryName(path)!;
+            File.WriteAllBytes(Path.Combine(folder, "images-idx3-ubyte"), images);
+            Dataset data = Dsprites.LoadFolder(folder);
+            Assert.Equal(2, data.Factors!.Count);
+        });
+    }
+
+    [Fact]
+    public void CelebaAttributes_MutatedFiles_OnlyDataFormatException()
+    {
+        using var image = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(3, 2);
+        using var png = new MemoryStream();
+        SixLabors.ImageSharp.ImageExtensions.SaveAsPng(image, png);
+        byte[] seedFile = Encoding.UTF8.GetBytes("2\nSmiling Male\na.png  1 -1\nb.png -1  1\n");
+        Fuzz("list_attr_celeba.txt", seedFile, [], seed: 21, typeof(DataFormatException), read: path =>
+        {
+            string folder = Path.GetDirectoryName(path)!;
+            File.WriteAllBytes(Path.Combine(folder, "a.png"), png.ToArray());
+            File.WriteAllBytes(Path.Combine(folder, "b.png"), png.ToArray());
+            try
+            {
+                Celeba.Load(folder, size: 2);
+            }
+            catch (FileNotFoundException)
+            {
+                // A damaged file name names an image that is not there: the right answer.
+            }
+        });
+    }
+
+    [Fact]
+    public void Shapes3dH5_MutatedFiles_OnlyDataFormatException()
+    {
+        using var tmp = new TempFolder();
+        new PureHDF.H5File
+        {
+            ["images"] = new PureHDF.H5Dataset(new byte[2 * 64 * 64 * 3], fileDims: [2, 64, 64, 3]),
+            ["labels"] = new PureHDF.H5Dataset(new double[12], fileDims: [2, 6]),
+        }.Write(tmp.File("seed.h5"));
+        byte[] seedFile = File.ReadAllBytes(tmp.File("seed.h5"));
+        Fuzz("s.h5", seedFile, [], seed: 20, typeof(DataFormatException), read: path => Shapes3d.Load(path));
+    }
+
     [Fact]
     public void ReferenceCsv_MutatedFiles_OnlyDataFormatException()
     {

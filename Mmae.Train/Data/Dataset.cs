@@ -1,8 +1,14 @@
 namespace Mmae.Train.Data;
 
 /// <summary>
-/// A labelled data set held in memory: <see cref="Count"/> samples of <see cref="Dim"/> features.
+/// A labelled data set held in memory: <see cref="Count"/> samples of <see cref="Dim"/> features,
+/// optionally images of a known <see cref="Image"/> shape with known generative
+/// <see cref="Factors"/>.
 /// </summary>
+/// <remarks>
+/// Image rows hold channels × height × width values: planes first, then rows, then columns.
+/// Readers for each format: <see cref="DataSource.Open"/>.
+/// </remarks>
 public sealed class Dataset
 {
     /// <summary>Base name of the images file, without the optional ".gz".</summary>
@@ -18,9 +24,22 @@ public sealed class Dataset
     /// <param name="dim">Features per sample.</param>
     /// <param name="features">count × dim values, row-major.</param>
     /// <param name="labels">count class labels.</param>
-    /// <exception cref="ArgumentException">The array lengths do not match count and dim, or a
-    /// size is not positive.</exception>
-    public Dataset(string name, int count, int dim, float[] features, int[] labels)
+    /// <param name="image">The shape of one image when rows are images; its size must be
+    /// dim.</param>
+    /// <param name="factors">Generative factors of count samples, when known.</param>
+    /// <param name="pixelRange">The interval pixels were mapped to, for image data.</param>
+    /// <exception cref="ArgumentException">The array lengths do not match count and dim, a
+    /// size is not positive, the image size is not dim, or the factors do not hold count
+    /// samples.</exception>
+    public Dataset(
+        string name,
+        int count,
+        int dim,
+        float[] features,
+        int[] labels,
+        ImageShape? image = null,
+        FactorTable? factors = null,
+        PixelRange? pixelRange = null)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(features);
@@ -45,11 +64,28 @@ public sealed class Dataset
                 $"Dataset: expected {count} labels, got {labels.Length}.", nameof(labels));
         }
 
+        if (image is not null && (image.Channels <= 0 || image.Height <= 0 || image.Width <= 0
+            || (long)image.Channels * image.Height * image.Width != dim))
+        {
+            throw new ArgumentException(
+                $"Dataset: image shape {image} does not hold dim {dim} values.", nameof(image));
+        }
+
+        if (factors is not null && factors.Count != count)
+        {
+            throw new ArgumentException(
+                $"Dataset: factors hold {factors.Count} samples, expected {count}.",
+                nameof(factors));
+        }
+
         Name = name;
         Count = count;
         Dim = dim;
         Features = features;
         Labels = labels;
+        Image = image;
+        Factors = factors;
+        PixelRange = pixelRange;
     }
 
     /// <summary>Short name used in logs and output paths.</summary>
@@ -61,11 +97,48 @@ public sealed class Dataset
     /// <summary>Features per sample (784 for 28 × 28 images).</summary>
     public int Dim { get; }
 
-    /// <summary>Count × Dim values, row-major; for images, scaled to [-1, 1].</summary>
+    /// <summary>Count × Dim values, row-major; for images, scaled to
+    /// <see cref="PixelRange"/>.</summary>
     public float[] Features { get; }
 
     /// <summary>One class label per sample.</summary>
     public int[] Labels { get; }
+
+    /// <summary>The shape of one image, or null when rows are not images.</summary>
+    public ImageShape? Image { get; }
+
+    /// <summary>The generative factors per sample, or null when the data set has none.</summary>
+    public FactorTable? Factors { get; }
+
+    /// <summary>The interval image pixels were mapped to, or null for data that are not
+    /// pixels.</summary>
+    public PixelRange? PixelRange { get; }
+
+    /// <summary>The same images with pixels mapped linearly to <paramref name="range"/>
+    /// (a copy; this data set is unchanged, and returned as it is when already in that
+    /// range).</summary>
+    /// <param name="range">The interval wanted, for example [−1, 1] for a Tanh decoder.</param>
+    /// <exception cref="InvalidOperationException">The data set is not pixels
+    /// (<see cref="PixelRange"/> is null).</exception>
+    public Dataset WithPixelRange(PixelRange range)
+    {
+        if (PixelRange is not { } current)
+        {
+            throw new InvalidOperationException(
+                $"Dataset '{Name}': features are not pixels, so they have no pixel range to change.");
+        }
+
+        if (current == range)
+        {
+            return this;
+        }
+
+        (float fromLow, float fromHigh) = PixelScaling.Bounds(current);
+        (float toLow, float toHigh) = PixelScaling.Bounds(range);
+        float scale = (toHigh - toLow) / (fromHigh - fromLow);
+        float[] features = Array.ConvertAll(Features, v => toLow + (v - fromLow) * scale);
+        return new Dataset(Name, Count, Dim, features, Labels, Image, Factors, range);
+    }
 
     /// <summary>
     /// Loads an MNIST-layout folder: <c>images-idx3-ubyte</c> and <c>labels-idx1-ubyte</c>, each
@@ -73,15 +146,19 @@ public sealed class Dataset
     /// </summary>
     /// <param name="folder">Folder holding the two files.</param>
     /// <param name="name">Name given to the data set.</param>
-    /// <returns>Images flattened to rows of rows × cols features, each pixel p mapped to
-    /// p / 127.5 − 1, so 0 becomes −1 and 255 becomes 1.</returns>
+    /// <param name="range">Where pixels 0 and 255 go: by default −1 and 1 (p / 127.5 − 1).</param>
+    /// <returns>Images flattened to rows of rows × cols features, of image shape
+    /// 1 × rows × cols.</returns>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="FileNotFoundException">Neither name of a file exists in the folder;
     /// the message lists both paths searched.</exception>
     /// <exception cref="IOException">A file cannot be opened or read.</exception>
     /// <exception cref="DataFormatException">A file is malformed, or the label count differs
     /// from the image count.</exception>
-    public static Dataset LoadMnistFolder(string folder, string name)
+    public static Dataset LoadMnistFolder(
+        string folder,
+        string name,
+        PixelRange range = Data.PixelRange.MinusOneToOne)
     {
         ArgumentNullException.ThrowIfNull(folder);
         ArgumentNullException.ThrowIfNull(name);
@@ -102,22 +179,10 @@ public sealed class Dataset
                 $"has {labels.Length} labels but {imagesPath} has {images.Count} images");
         }
 
-        // p / 127.5 - 1 through a table: exact at both ends (0 -> -1, 255 -> 1).
-        float[] scale = new float[256];
-        for (int p = 0; p < scale.Length; p++)
-        {
-            scale[p] = (float)(p / 127.5 - 1.0);
-        }
-
-        byte[] pixels = images.Pixels;
-        float[] features = new float[pixels.Length];
-        for (int i = 0; i < pixels.Length; i++)
-        {
-            features[i] = scale[pixels[i]];
-        }
-
+        float[] features = PixelScaling.Scale(images.Pixels, 255, range);
         int[] intLabels = Array.ConvertAll(labels, b => (int)b);
-        return new Dataset(name, images.Count, images.Rows * images.Cols, features, intLabels);
+        return new Dataset(name, images.Count, images.Rows * images.Cols, features, intLabels,
+            new ImageShape(1, images.Rows, images.Cols), pixelRange: range);
     }
 
     /// <summary>Copies the samples at <paramref name="indices"/>, in that order, into a new data
@@ -149,10 +214,19 @@ public sealed class Dataset
             labels[r] = Labels[source];
         }
 
-        return new Dataset(Name, indices.Length, Dim, features, labels);
+        return new Dataset(Name, indices.Length, Dim, features, labels, Image,
+            Factors?.Subset(indices), PixelRange);
     }
 
-    private static string FindFile(string folder, string baseName)
+    /// <summary>The same samples under another name (nothing is copied).</summary>
+    internal Dataset Renamed(string name) =>
+        new(name, Count, Dim, Features, Labels, Image, Factors, PixelRange);
+
+    /// <summary>The path of <paramref name="baseName"/>.gz in <paramref name="folder"/>, else of
+    /// <paramref name="baseName"/> raw.</summary>
+    /// <exception cref="FileNotFoundException">Neither exists; the message lists both
+    /// paths.</exception>
+    internal static string FindFile(string folder, string baseName)
     {
         string gz = Path.Combine(folder, baseName + ".gz");
         if (File.Exists(gz))

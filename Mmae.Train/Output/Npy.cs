@@ -89,114 +89,19 @@ public static class Npy
     {
         ArgumentNullException.ThrowIfNull(path);
         using FileStream file = DataFile.OpenRead(path);
-        byte[] prefix = new byte[12];
-        int got = file.ReadAtLeast(prefix, 10, throwOnEndOfStream: false);
-        if (got < 10 || !prefix.AsSpan(0, 6).SequenceEqual(s_magic))
+        NpyArray array = NpyArray.Read(path, path, file, file.Length, (descr, shape) =>
         {
-            throw new DataFormatException(path,
-                "not a .npy file: expected magic \\x93NUMPY at the start");
-        }
-
-        int major = prefix[6];
-        int headerLength;
-        int lengthBytes;
-        if (major == 1)
-        {
-            headerLength = BinaryPrimitives.ReadUInt16LittleEndian(prefix.AsSpan(8));
-            lengthBytes = 2;
-        }
-        else if (major is 2 or 3)
-        {
-            if (got < 12)
+            if (descr is not ("<f4" or "<f8"))
             {
-                throw new DataFormatException(path,
-                    $"truncated header: version {major}.0 needs 12 bytes before the dict, "
-                    + $"file has {got}");
+                return $"unsupported dtype '{descr}'; supported: '<f4' (float32), '<f8' (float64)";
             }
 
-            uint length32 = BinaryPrimitives.ReadUInt32LittleEndian(prefix.AsSpan(8));
-            if (length32 > file.Length)
-            {
-                throw new DataFormatException(path,
-                    $"header length {length32} is longer than the file ({file.Length} bytes)");
-            }
-
-            headerLength = (int)length32;
-            lengthBytes = 4;
-        }
-        else
-        {
-            throw new DataFormatException(path,
-                $"unsupported .npy version {major}.{prefix[7]}; supported: 1.0, 2.0, 3.0");
-        }
-
-        long dataOffset = 8 + lengthBytes + headerLength;
-        if (dataOffset > file.Length)
-        {
-            throw new DataFormatException(path,
-                $"truncated header: needs {dataOffset} bytes, file has {file.Length}");
-        }
-
-        byte[] headerBytes = new byte[headerLength];
-        file.Position = 8 + lengthBytes;
-        file.ReadExactly(headerBytes);
-        string header = (major == 3 ? Encoding.UTF8 : Encoding.Latin1).GetString(headerBytes);
-        (string descr, bool fortran, int[] shape) = NpyHeader.Parse(path, header);
-        int itemSize = descr switch
-        {
-            "<f4" => 4,
-            "<f8" => 8,
-            _ => throw new DataFormatException(path,
-                $"unsupported dtype '{descr}'; supported: '<f4' (float32), '<f8' (float64)"),
-        };
-
-        if (fortran)
-        {
-            throw new DataFormatException(path,
-                "fortran_order is True; only C-order arrays are supported "
-                + "(save with numpy.ascontiguousarray)");
-        }
-
-        if (shape.Length is < 1 or > 2)
-        {
-            throw new DataFormatException(path,
-                $"shape ({string.Join(", ", shape)}) has {shape.Length} dimensions; "
-                + "only 1-D and 2-D arrays are supported");
-        }
-
-        Int128 count = 1;
-        foreach (int dim in shape)
-        {
-            count *= dim;
-        }
-
-        long available = file.Length - dataOffset;
-        if (count * itemSize != available)
-        {
-            string what = count * itemSize > available ? "truncated data" : "trailing bytes";
-            throw new DataFormatException(path,
-                $"{what}: shape ({string.Join(", ", shape)}) of {descr} needs "
-                + $"{count * itemSize} bytes after the {dataOffset}-byte header, "
-                + $"found {available}");
-        }
-
-        if (count > Array.MaxLength)
-        {
-            throw new DataFormatException(path,
-                $"shape ({string.Join(", ", shape)}) has more elements than one array can hold");
-        }
-
-        byte[] raw = new byte[available];
-        file.ReadExactly(raw);
-        double[] data = new double[(int)count];
-        for (int i = 0; i < data.Length; i++)
-        {
-            data[i] = itemSize == 4
-                ? BinaryPrimitives.ReadSingleLittleEndian(raw.AsSpan(4 * i))
-                : BinaryPrimitives.ReadDoubleLittleEndian(raw.AsSpan(8 * i));
-        }
-
-        return (data, shape);
+            return shape.Length is < 1 or > 2
+                ? $"shape ({string.Join(", ", shape)}) has {shape.Length} dimensions; "
+                    + "only 1-D and 2-D arrays are supported"
+                : null;
+        });
+        return (array.ToDoubles(), array.Shape);
     }
 
     private static byte[] BuildHeader(string descr, int[] shape)
