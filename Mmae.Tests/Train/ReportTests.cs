@@ -129,13 +129,13 @@ public sealed class ReportTests : IDisposable
         float[] codes = mu.ToArray();
         int n = shape.Count;
 
-        var shapeFactor = new Factor("shape", FactorKind.Discrete, shape.ToArray());
+        var shapeFactor = new FactorColumn("shape", FactorKind.Discrete, shape.ToArray());
         AttributeDirection shapeDir = AttributeDirections.Compute(
             codes, n, m, shapeFactor, source: 0, target: 2);
         AttributeDirection scaleDir = AttributeDirections.Compute(
-            codes, n, m, new Factor("scale", FactorKind.Continuous, scale.ToArray()));
+            codes, n, m, new FactorColumn("scale", FactorKind.Continuous, scale.ToArray()));
         AttributeDirection smileDir = AttributeDirections.Compute(
-            codes, n, m, new Factor("Smiling", FactorKind.Binary, smile.ToArray()));
+            codes, n, m, new FactorColumn("Smiling", FactorKind.Binary, smile.ToArray()));
 
         AssertVector(a[2].Zip(a[0], (t, s) => t - s).ToArray(), shapeDir.Vector);
         Assert.Equal((0.0, 2.0), (shapeDir.SourceValue, shapeDir.TargetValue));
@@ -149,14 +149,14 @@ public sealed class ReportTests : IDisposable
         // The same attribute coded 0/1 gives the same direction.
         double[] zeroOne = smile.Select(v => v > 0 ? 1.0 : 0.0).ToArray();
         AttributeDirection zeroOneDir = AttributeDirections.Compute(
-            codes, n, m, new Factor("Smiling", FactorKind.Binary, zeroOne));
+            codes, n, m, new FactorColumn("Smiling", FactorKind.Binary, zeroOne));
         AssertVector(smileDir.Vector, zeroOneDir.Vector);
     }
 
     [Fact]
     public void AttributeDirections_ChosenValueWithoutSamples_ThrowsListingValues()
     {
-        var factor = new Factor("shape", FactorKind.Discrete, [0, 1, 1, 0]);
+        var factor = new FactorColumn("shape", FactorKind.Discrete, [0, 1, 1, 0]);
 
         var ex = Assert.Throws<ArgumentException>(
             () => AttributeDirections.Compute(new float[8], 4, 2, factor, source: 0, target: 3));
@@ -168,23 +168,23 @@ public sealed class ReportTests : IDisposable
     public void AttributeDirections_InvalidFactors_Throw()
     {
         var ex = Assert.Throws<ArgumentException>(() => AttributeDirections.Compute(
-            new float[8], 4, 2, new Factor("Male", FactorKind.Binary, [1, 0, 2, 1])));
+            new float[8], 4, 2, new FactorColumn("Male", FactorKind.Binary, [1, 0, 2, 1])));
         Assert.Contains("binary factor 'Male' holds 0, 1, 2", ex.Message);
 
         ex = Assert.Throws<ArgumentException>(() => AttributeDirections.Compute(
-            new float[8], 4, 2, new Factor("Male", FactorKind.Binary, [1, 1, 1, 1])));
+            new float[8], 4, 2, new FactorColumn("Male", FactorKind.Binary, [1, 1, 1, 1])));
         Assert.Contains("has no rows with value -1", ex.Message);
 
         ex = Assert.Throws<ArgumentException>(() => AttributeDirections.Compute(
-            new float[8], 4, 2, new Factor("shape", FactorKind.Discrete, [0, 1, 1, 0]), source: 0));
+            new float[8], 4, 2, new FactorColumn("shape", FactorKind.Discrete, [0, 1, 1, 0]), source: 0));
         Assert.Contains("give the target value", ex.Message);
 
         ex = Assert.Throws<ArgumentException>(() => AttributeDirections.Compute(
-            new float[8], 4, 2, new Factor("scale", FactorKind.Continuous, [0, 1, 1, 0]), 0, 1));
+            new float[8], 4, 2, new FactorColumn("scale", FactorKind.Continuous, [0, 1, 1, 0]), 0, 1));
         Assert.Contains("for discrete factors only", ex.Message);
 
         ex = Assert.Throws<ArgumentException>(() => AttributeDirections.Compute(
-            new float[8], 4, 2, new Factor("scale", FactorKind.Continuous, [0, 1, 1])));
+            new float[8], 4, 2, new FactorColumn("scale", FactorKind.Continuous, [0, 1, 1])));
         Assert.Contains("has 3 values and mu 8; expected n = 4 values", ex.Message);
     }
 

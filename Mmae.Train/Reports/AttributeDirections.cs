@@ -5,27 +5,21 @@ using Mmae.Train.Output;
 
 namespace Mmae.Train.Reports;
 
-/// <summary>How a factor's values are read when a direction is computed.</summary>
-public enum FactorKind
-{
-    /// <summary>A few distinct values (a shape class, an object colour): the direction runs
-    /// from a chosen source value to a chosen target value.</summary>
-    Discrete,
-
-    /// <summary>An ordered value (scale, rotation, position): the direction runs from the
-    /// rows at its minimum to the rows at its maximum.</summary>
-    Continuous,
-
-    /// <summary>An attribute that is present or absent (CelebA's ±1, or 0/1): the direction
-    /// runs from the absent rows to the present ones.</summary>
-    Binary,
-}
-
-/// <summary>One column of a factor table: a value per data row.</summary>
+/// <summary>One column of a factor table: a value per row of μ.</summary>
 /// <param name="Name">The factor's name, for example <c>scale</c> or <c>Smiling</c>.</param>
-/// <param name="Kind">How its values are read.</param>
+/// <param name="Kind">How its values are read: discrete (from a chosen source value to a
+/// chosen target), continuous (from the rows at its minimum to those at its maximum) or binary
+/// (from absent, 0 or −1, to present, 1).</param>
 /// <param name="Values">One value per row of μ.</param>
-public sealed record Factor(string Name, FactorKind Kind, double[] Values);
+public sealed record FactorColumn(string Name, FactorKind Kind, double[] Values)
+{
+    /// <summary>The column of a data set's factor, with its values as double.</summary>
+    public static FactorColumn From(FactorColumn factor)
+    {
+        ArgumentNullException.ThrowIfNull(factor);
+        return new FactorColumn(factor.Name, factor.Kind, Array.ConvertAll(factor.Values, v => (double)v));
+    }
+}
 
 /// <summary>A mean-latent-difference direction: mean(μ | target rows) − mean(μ | source rows).
 /// </summary>
@@ -79,7 +73,7 @@ public static class AttributeDirections
         ReadOnlySpan<float> mu,
         int n,
         int m,
-        Factor factor,
+        FactorColumn factor,
         double? source = null,
         double? target = null)
     {
@@ -230,7 +224,7 @@ public static class AttributeDirections
     private static (float[] Mean, int Count) Mean(
         ReadOnlySpan<float> mu,
         int m,
-        Factor factor,
+        FactorColumn factor,
         double value)
     {
         var sum = new double[m];
@@ -264,7 +258,7 @@ public static class AttributeDirections
     }
 
     // 0 or −1, whichever the binary factor uses for "absent".
-    private static double AbsentMarker(Factor factor)
+    private static double AbsentMarker(FactorColumn factor)
     {
         double[] distinct = factor.Values.Distinct().Order().ToArray();
         double[] unexpected = distinct.Where(v => v is not (1.0 or 0.0 or -1.0)).ToArray();
@@ -280,7 +274,7 @@ public static class AttributeDirections
         return distinct.Contains(0.0) ? 0.0 : -1.0;
     }
 
-    private static ArgumentException MissingChoice(Factor factor, string which) => new(
+    private static ArgumentException MissingChoice(FactorColumn factor, string which) => new(
         $"AttributeDirections: factor '{factor.Name}' is discrete; give the {which} value to "
             + "compute its direction.",
         which);

@@ -1,19 +1,10 @@
 using System.Globalization;
+using Mmae.Train.Data;
 using Mmae.Train.Output;
 using Mmae.Train.Plots;
 using SixLabors.ImageSharp.PixelFormats;
 
 namespace Mmae.Train.Reports;
-
-/// <summary>The value range of decoded pixels.</summary>
-public enum PixelRange
-{
-    /// <summary>[−1, 1], a Tanh decoder's output: −1 is black, 1 white.</summary>
-    MinusOneToOne,
-
-    /// <summary>[0, 1]: 0 is black, 1 white.</summary>
-    ZeroToOne,
-}
 
 /// <summary>
 /// Draws decoded images as one labelled PNG grid: a row per chosen image (or per attribute),
