@@ -14,7 +14,7 @@ namespace Mmae.Engine.Modules;
 /// A trunk output with more than two dimensions (a conv trunk's (p, C, H, W)) is flattened to
 /// (p, C·H·W), which must equal the feature width.
 /// </remarks>
-public class Vae : Module
+public class Vae : Autoencoder, IVariational
 {
     /// <summary>Builds the heads around a trunk and a decoder; the heads' parameters are drawn
     /// from <paramref name="rng"/> (mu first), as <see cref="Linear"/> draws them.</summary>
@@ -26,6 +26,8 @@ public class Vae : Module
     /// <param name="latent">m, the latent width.</param>
     /// <param name="decoder">(p, m) latent codes → reconstructions shaped like the input.</param>
     /// <param name="rng">Initialises the heads.</param>
+    /// <param name="inputDim">Features per input sample (C·H·W for images), for callers that
+    /// check data against the model; 0 when unknown.</param>
     /// <exception cref="ArgumentOutOfRangeException">A width is below 1.</exception>
     public Vae(
         IBackend backend,
@@ -33,8 +35,10 @@ public class Vae : Module
         int featureWidth,
         int latent,
         Module decoder,
-        Rng rng)
+        Rng rng,
+        int inputDim = 0)
     {
+        InputDim = inputDim;
         ArgumentNullException.ThrowIfNull(trunk);
         ArgumentNullException.ThrowIfNull(decoder);
         ArgumentOutOfRangeException.ThrowIfLessThan(featureWidth, 1);
@@ -51,7 +55,10 @@ public class Vae : Module
     public int FeatureWidth { get; }
 
     /// <summary>Latent width m.</summary>
-    public int LatentDim { get; }
+    public override int LatentDim { get; }
+
+    /// <summary>Features per input sample (0 when the builder did not say).</summary>
+    public override int InputDim { get; }
 
     /// <summary>Input → features.</summary>
     public Module Trunk { get; }
@@ -68,7 +75,7 @@ public class Vae : Module
     /// <summary>The mean and log-variance of q(z | x), each (p, m).</summary>
     /// <exception cref="ArgumentException">The trunk's output does not hold
     /// <see cref="FeatureWidth"/> elements per sample.</exception>
-    public (Tensor Mu, Tensor LogVar) Encode(Tensor input)
+    public override LatentEncoding Encode(Tensor input)
     {
         Tensor h = Trunk.Forward(input);
         if (h.Shape.Length < 2 || h.Cols != FeatureWidth)
@@ -80,14 +87,11 @@ public class Vae : Module
         }
 
         h = Flatten(h);
-        return (FcMu.Forward(h), FcLogVar.Forward(h));
+        return new LatentEncoding(FcMu.Forward(h), FcLogVar.Forward(h));
     }
 
     /// <summary>Latent codes (p, m) → reconstructions.</summary>
-    public Tensor Decode(Tensor z) => Decoder.Forward(z);
-
-    /// <summary>The deterministic reconstruction: the decoded mean, decode(mu(x)).</summary>
-    public override Tensor Forward(Tensor input) => Decode(Encode(input).Mu);
+    public override Tensor Decode(Tensor code) => Decoder.Forward(code);
 
     /// <summary>
     /// The VAE's loss parts for a batch, with z = mu + exp(½·logVar)·eps and the
@@ -106,7 +110,8 @@ public class Vae : Module
         Tensor eps,
         ReconstructionLoss reconstruction = ReconstructionLoss.SquaredError)
     {
-        (Tensor mu, Tensor logVar) = Encode(input);
+        LatentEncoding posterior = Encode(input);
+        (Tensor mu, Tensor logVar) = (posterior.Mean, posterior.LogVar!);
         Tensor z = Ops.Reparameterize(mu, logVar, eps);
         Tensor rec = reconstruction == ReconstructionLoss.BinaryCrossEntropy
             ? Losses.BinaryCrossEntropyTanh(DecodePreTanh(z), input)
@@ -203,14 +208,11 @@ public sealed class DeepVae : Vae
             Widths(hidden)[^1],
             latent,
             DeepAutoencoder.MirroredDecoder(backend, inputDim, latent, Widths(hidden), rng),
-            rng)
+            rng,
+            inputDim)
     {
-        InputDim = inputDim;
         Hidden = (int[])Widths(hidden).Clone();
     }
-
-    /// <summary>Input width.</summary>
-    public int InputDim { get; }
 
     /// <summary>Hidden widths, encoder order.</summary>
     public int[] Hidden { get; }

@@ -265,7 +265,7 @@ public class VaeTests(ITestOutputHelper output)
         Assert.Contains("trunk.0.weight", names);
         Assert.Contains("decoder.6.weight", names);
         Assert.Equal(4, vae.FeatureWidth);
-        Assert.Equal((2, 2), (vae.Encode(T(new double[18], 3, 6)).Mu.Cols, vae.LatentDim));
+        Assert.Equal((2, 2), (vae.Encode(T(new double[18], 3, 6)).Mean.Cols, vae.LatentDim));
     }
 
     [Fact]

@@ -22,6 +22,7 @@ public static class CommandLine
           encode    embed a data set with a trained run's checkpoint
           devices   list the compute devices --device can choose (CPU, CUDA, OpenCL)
           reference compute a reference embedding (pca, tsne, umap), report its trustworthiness
+          evaluate  every quality metric of a finished run (optionally on corrupted inputs)
           sweep     train models x lambdas x seeds, write one CSV of metrics and a comparison chart
           help      show this text; `mmae <command> --help` shows a command's options
 
@@ -54,6 +55,7 @@ public static class CommandLine
                 "devices" => DevicesCommand.Run(rest, stdout),
                 "reference" => ReferenceCommand.Run(rest, stdout),
                 "sweep" => SweepCommand.Run(rest, stdout, stderr),
+                "evaluate" => EvaluateCommand.Run(rest, stdout),
                 _ => throw new UsageException($"unknown command '{command}'", Overview),
             };
         }
@@ -79,18 +81,42 @@ public static class CommandLine
     /// <summary>The folder of the MNIST digits that ship with the tool.</summary>
     public static string BundledMnist => Path.Combine(AppContext.BaseDirectory, "data", "mnist-10k");
 
-    /// <summary>Loads an IDX data folder, or the bundled MNIST digits when null.</summary>
-    public static Dataset LoadData(string? folder)
+    /// <summary>The folder of the dSprites subset that ships with the tool (20,000 images).</summary>
+    public static string BundledDsprites => Path.Combine(AppContext.BaseDirectory, "data", "dsprites-random20k");
+
+    /// <summary>
+    /// Loads a data set: <paramref name="path"/> of <paramref name="kind"/> (auto detects it), or
+    /// when path is null the bundled set that suits <paramref name="arch"/>: dSprites for the
+    /// dsprites network, the MNIST digits otherwise.
+    /// </summary>
+    /// <param name="path">File or folder; null for the bundled data.</param>
+    /// <param name="kind">A name of <see cref="DataSource.KindNames"/>.</param>
+    /// <param name="arch">The network the data feeds; CelebA images are sized for it.</param>
+    /// <param name="maxSamples">Keep at most this many samples (0: all).</param>
+    public static Dataset LoadData(string? path, string kind = "auto", string arch = "mlp", int maxSamples = 0)
     {
-        string path = folder ?? BundledMnist;
-        if (!Directory.Exists(path))
+        string where = path ?? (arch == "dsprites" ? BundledDsprites : BundledMnist);
+        if (!Directory.Exists(where) && !File.Exists(where))
         {
-            throw new DataFormatException(path,
-                "data folder not found; pass --data with a folder holding "
-                + "images-idx3-ubyte(.gz) and labels-idx1-ubyte(.gz).");
+            throw new DataFormatException(where,
+                "data not found; pass --data with a data folder or file (" + DataSource.KindNames + ")");
         }
 
-        string name = folder is null ? "mnist-10k" : Path.GetFileName(Path.GetFullPath(path).TrimEnd('/'));
-        return Dataset.LoadMnistFolder(path, name);
+        DataKind k = kind == "auto" && path is null
+            ? (arch == "dsprites" ? DataKind.Dsprites : DataKind.Idx)
+            : DataSource.ParseKind(kind);
+        // The large formats (.npz, .h5, CelebA) choose their subset while reading, to bound
+        // memory; the folders read whole are subsampled here at random with a fixed seed,
+        // because some (dSprites) are stored sorted by their factors.
+        bool readerSubsets = File.Exists(where) || k is DataKind.Shapes3d or DataKind.Celeba;
+        var options = new DataOptions
+        {
+            ImageSize = arch == "celeba" ? 256 : 64,
+            MaxCount = maxSamples > 0 && readerSubsets ? maxSamples : null,
+        };
+        Dataset data = DataSource.Open(where, k, options);
+        return maxSamples > 0 && data.Count > maxSamples
+            ? data.Subset(Training.Evaluation.Subset(data.Count, maxSamples))
+            : data;
     }
 }

@@ -32,7 +32,17 @@ public static class TrainCommand
         o = resume?.Options ?? (o with { Data = o.Data is null ? null : Path.GetFullPath(o.Data) });
 
         ReferenceSpec.Validate(o.Reference, int.MaxValue);
-        var data = CommandLine.LoadData(o.Data);
+        if (Objective.Problem(o) is { } why)
+        {
+            throw new UsageException(why, table.Usage());
+        }
+
+        var data = CommandLine.LoadData(o.Data, o.DataKind, o.Arch, o.MaxSamples);
+        if (ModelFactory.InputProblem(o.Arch, data) is { } mismatch)
+        {
+            throw new UsageException(mismatch, table.Usage());
+        }
+
         ReferenceSpec.Validate(o.Reference, data.Dim);
         if (o.Batch > data.Count)
         {
@@ -167,9 +177,13 @@ public static class TrainCommand
                 "Train a DeepAE with L = L_rec + lambda * L_mm, evaluate it, and write a run folder\n"
                 + "(config.json, losses.csv, log.jsonl, metrics.json, latent.npy, labels.npy,\n"
                 + "model.safetensors, and latent.png when --latent is 2).")
-            .Add("data", "DIR", "bundled MNIST-10k",
-                "folder with images-idx3-ubyte[.gz] and labels-idx1-ubyte[.gz]",
+            .Add("data", "PATH", "bundled MNIST-10k (dSprites-20k for --arch dsprites)",
+                "data folder or file: IDX (MNIST, Fashion-MNIST), CIFAR-10 .bin, dSprites, 3D Shapes .h5, CelebA",
                 v => set(get() with { Data = v }))
+            .Add("data-kind", "KIND", "auto", "format of --data: " + Data.DataSource.KindNames,
+                v => set(get() with { DataKind = KindName(v) }))
+            .Add("max-samples", "N", "all", "train on a fixed random subset of N samples",
+                v => set(get() with { MaxSamples = OptionTable.Int(v, 2) }))
             .Add("latent", "M", Inv(d.Latent), "latent dimension m",
                 v => set(get() with { Latent = OptionTable.Int(v, 1) }))
             .Add("reference", "SPEC", d.Reference,
@@ -231,6 +245,12 @@ public static class TrainCommand
         ReferenceParameters.AddOptions(table, () => get().ReferenceParameters,
             v => set(get() with { ReferenceParameters = v }), "reference-seed");
         return table;
+    }
+
+    private static string KindName(string v)
+    {
+        Data.DataSource.ParseKind(v);
+        return v.Trim().ToLowerInvariant();
     }
 
     private static string OneOf(string value, params string[] allowed) => allowed.Contains(value)

@@ -42,11 +42,36 @@ public static class ModelFactory
         {
             "deepae" when arch.Hidden is null || arch.Hidden.Any(h => h < 1) =>
                 "a deepae needs positive hidden widths",
-            "deepae" when arch.Variational => "this build has no VAE form",
             "deepae" => null,
             _ => $"unknown kind '{arch.Kind}'",
         };
     }
+
+    /// <summary>Why data cannot feed the network <paramref name="arch"/> (an --arch name), or
+    /// null when it can.</summary>
+    public static string? InputProblem(string arch, Data.Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (arch == "mlp")
+        {
+            return null;
+        }
+
+        (int c, int h, int w) = ImageOf(arch);
+        return data.Image is { } img && img.Channels == c && img.Height == h && img.Width == w
+            ? null
+            : $"option --arch {arch}: takes {c}x{h}x{w} images, the data {data.Name} has "
+                + (data.Image is { } i ? $"{i.Channels}x{i.Height}x{i.Width} images" : $"{data.Dim} features");
+    }
+
+    /// <summary>The input image (channels, height, width) of a convolutional network.</summary>
+    public static (int Channels, int Height, int Width) ImageOf(string arch) => arch switch
+    {
+        "dsprites" => (1, 64, 64),
+        "shapes3d" => (3, 64, 64),
+        "celeba" => (3, 256, 256),
+        _ => throw new ArgumentException($"'{arch}' is not a convolutional architecture", nameof(arch)),
+    };
 
     /// <summary>A freshly initialised network; parameters are drawn from <paramref name="rng"/>.</summary>
     /// <exception cref="ArgumentException">The architecture cannot be built (see
@@ -59,6 +84,8 @@ public static class ModelFactory
             throw new ArgumentException($"architecture {arch.Kind}: {why}", nameof(arch));
         }
 
-        return new DeepAutoencoder(backend, arch.InputDim, arch.LatentDim, rng, arch.Hidden);
+        return arch.Variational
+            ? new DeepVae(backend, arch.InputDim, arch.LatentDim, rng, arch.Hidden)
+            : new DeepAutoencoder(backend, arch.InputDim, arch.LatentDim, rng, arch.Hidden);
     }
 }

@@ -21,9 +21,18 @@ public sealed class Objective
     private readonly MatchDistance _distance;
 
     /// <summary>The objective of a run with options <paramref name="o"/>.</summary>
+    /// <exception cref="ArgumentException">The reconstruction loss does not suit the model
+    /// (binary cross-entropy needs a VAE's Tanh decoder; mean squared error is for
+    /// autoencoders).</exception>
     public Objective(TrainOptions o)
     {
         ArgumentNullException.ThrowIfNull(o);
+        string? why = Problem(o);
+        if (why is not null)
+        {
+            throw new ArgumentException(why, nameof(o));
+        }
+
         _o = o;
         _distance = o.Distance == "euclidean" ? MatchDistance.Euclidean : MatchDistance.Squared;
     }
@@ -40,12 +49,43 @@ public sealed class Objective
     public StepTerms Compute(Autoencoder model, Tensor x, Tensor e, float lambda, Rng noise)
     {
         ArgumentNullException.ThrowIfNull(model);
-        LatentEncoding enc = model.Encode(x);
-        Tensor recon = model.Decode(enc.Mean);
-        Tensor rec = Losses.Mse(recon, x);
-        Tensor? reg = HasRegularizer ? Regularizer(x, enc.Mean, e) : null;
-        Tensor total = reg is null || lambda == 0f ? rec : rec + lambda * reg;
-        return new StepTerms(total, rec, reg, null);
+        Tensor rec, code;
+        Tensor? kl = null;
+        if (model is Vae vae)
+        {
+            VaeLoss parts = vae.Loss(x, noise, _o.ResolvedRecon == "bce"
+                ? ReconstructionLoss.BinaryCrossEntropy
+                : ReconstructionLoss.SquaredError);
+            (rec, kl, code) = (parts.Reconstruction, parts.Kl, parts.Mu);
+        }
+        else
+        {
+            code = model.Encode(x).Mean;
+            Tensor recon = model.Decode(code);
+            rec = _o.ResolvedRecon == "sse" ? Losses.SumSquaredError(recon, x) : Losses.Mse(recon, x);
+        }
+
+        Tensor? reg = HasRegularizer ? Regularizer(x, code, e) : null;
+        Tensor total = kl is null || _o.Beta == 0f ? rec : rec + _o.Beta * kl;
+        if (reg is not null && lambda != 0f)
+        {
+            total += lambda * reg;
+        }
+
+        return new StepTerms(total, rec, reg, kl);
+    }
+
+    /// <summary>Why the options' loss cannot be built, naming the option, or null.</summary>
+    public static string? Problem(TrainOptions o)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        return (o.Model, o.ResolvedRecon) switch
+        {
+            ("ae", "bce") => "option --recon bce: needs --model vae (it is computed from the VAE decoder's "
+                + "pre-Tanh output); use sse or mse for an autoencoder",
+            ("vae", "mse") => "option --recon mse: a VAE's likelihood is a per-image sum; use sse or bce",
+            _ => null,
+        };
     }
 
     private Tensor Regularizer(Tensor x, Tensor code, Tensor e) => _o.Regularizer switch

@@ -84,6 +84,9 @@ public sealed record TrainOptions
     /// <summary>Data set kind: <c>auto</c> (detected from the files) or a reader's name.</summary>
     public string DataKind { get; init; } = "auto";
 
+    /// <summary>Train on at most this many samples (a fixed random subset); 0 means all.</summary>
+    public int MaxSamples { get; init; }
+
     /// <summary>The reconstruction loss in effect once <c>auto</c> is resolved.</summary>
     public string ResolvedRecon => Recon != "auto" ? Recon : Model == "vae" ? "sse" : "mse";
 
