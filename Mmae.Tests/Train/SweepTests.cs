@@ -11,12 +11,24 @@ public class SweepTests
     [Fact]
     public void Plan_PlainAutoencoderHasOneLambda_OthersEveryLambdaAndSeed()
     {
-        var plan = SweepCommand.Plan(["ae", "mmae", "topo"], [0.5f, 2f], [0, 3]);
+        var plan = SweepCommand.Plan(["ae", "mmae", "topo"], SweepCommand.ParseLambdas("0.5,2"), [0, 3]);
 
         Assert.Equal(2 + 2 * 2 + 2 * 2, plan.Count);
         Assert.Equal(["ae-s0", "ae-s3"], plan.Where(r => r.Model == "ae").Select(r => r.Name));
         Assert.Contains(plan, r => r.Name == "mmae-lam0.5-s3");
         Assert.Equal(plan.Count, plan.Select(r => r.Name).Distinct().Count());
+    }
+
+    [Fact]
+    public void ParseLambdas_PerModelLists_OthersKeepDefaults()
+    {
+        var l = SweepCommand.ParseLambdas("mmae=5,50; topo=0.2");
+
+        Assert.Equal([5f, 50f], l["mmae"]);
+        Assert.Equal([0.2f], l["topo"]);
+        Assert.Equal(SweepCommand.ParseLambdas(SweepCommand.DefaultLambdas)["grae"], l["grae"]);
+        Assert.Throws<ArgumentException>(() => SweepCommand.ParseLambdas("vq=1"));
+        Assert.Throws<ArgumentException>(() => SweepCommand.ParseLambdas("mmae=-1"));
     }
 
     [Fact]
