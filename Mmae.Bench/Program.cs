@@ -7,6 +7,7 @@ using Mmae.Bench;
 //   step [batch]                 one training-step figure with allocation and GC counts
 //   gemm [threads]               SGEMM GFLOP/s at the DeepAE's shapes
 //   lmm [p] [threads]            L_mm forward and backward timed apart, both kernels
+//   conv [batch] [threads]       dSprites conv AE forward+backward, ms/step
 //   gpu [KIND] [--smoke]         L_mm, SGEMM and training-step figures on an ILGPU device
 //                                (KIND cuda by default, opencl, or ilgpu-cpu with --smoke)
 //   anything else                BenchmarkDotNet (e.g. `--filter *MatchLoss*`, `--job short`)
@@ -25,6 +26,9 @@ switch (args.FirstOrDefault())
         break;
     case "lmm":
         MatchLossFigure.Run(IntArg(1, 4096), IntArg(2, Environment.ProcessorCount));
+        break;
+    case "conv":
+        ConvFigure.Run(IntArg(1, 64), IntArg(2, Environment.ProcessorCount));
         break;
     case "gemm":
         GemmFigure.Run(IntArg(1, Environment.ProcessorCount));

@@ -317,6 +317,7 @@ public sealed partial class GpuBackend : IBackend, IDisposable
         .. DistanceKernels,
         .. GramKernels,
         .. EuclideanKernels,
+        .. ConvKernels,
     ];
 
     /// <summary>A list entry: <paramref name="kernel"/> and the field its launcher goes to.
