@@ -38,7 +38,8 @@ public sealed partial class CpuBackend
                 double squares = 0;
                 for (int n = 0; n < batch; n++)
                 {
-                    squares += PlaneKernels.SumSquaredDeviation(px.AsSpan((n * channels + c) * spatial, spatial), mean);
+                    squares += PlaneKernels.SumSquaredDeviation(
+                        px.AsSpan((n * channels + c) * spatial, spatial), mean);
                 }
 
                 double invStd = 1.0 / Math.Sqrt(squares / count + eps);
@@ -81,7 +82,8 @@ public sealed partial class CpuBackend
                 double invStd = 1.0 / Math.Sqrt(rv[c] + (double)eps);
                 float scale = (float)(pg[c] * invStd);
                 float shift = (float)(pb[c] - rm[c] * pg[c] * invStd);
-                PlaneKernels.Affine(px.AsSpan(nc * spatial, spatial), scale, shift, py.AsSpan(nc * spatial, spatial));
+                PlaneKernels.Affine(
+                    px.AsSpan(nc * spatial, spatial), scale, shift, py.AsSpan(nc * spatial, spatial));
             }
         });
     }
@@ -128,7 +130,8 @@ public sealed partial class CpuBackend
                 for (int n = 0; n < batch; n++)
                 {
                     int at = (n * channels + c) * spatial;
-                    PlaneKernels.Affine2(pdy.AsSpan(at, spatial), px.AsSpan(at, spatial), ca, cb, cc, pdx.AsSpan(at, spatial));
+                    PlaneKernels.Affine2(
+                        pdy.AsSpan(at, spatial), px.AsSpan(at, spatial), ca, cb, cc, pdx.AsSpan(at, spatial));
                 }
 
                 dg[c] += (float)sumDyXhat;

@@ -1,4 +1,8 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Mmae.Kernels.Cpu;
 
@@ -108,6 +112,7 @@ public sealed partial class CpuBackend
     }
 
     // dst[oy·OW + ox] = plane[iy, ix] (0 in the padding) for one (ky, kx) of the window.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GatherWindowRow(ReadOnlySpan<float> plane, ConvGeometry g, int ky, int kx, Span<float> dst)
     {
         (int ox0, int ox1) = InsideRange(g.OutWidth, g.Width, g.Stride, g.Padding, kx);
@@ -124,23 +129,21 @@ public sealed partial class CpuBackend
 
             d[..ox0].Clear();
             d[ox1..].Clear();
+            ReadOnlySpan<float> line = plane.Slice(iy * g.Width, g.Width);
             int ix0 = ox0 * s - g.Padding + kx;
-            ReadOnlySpan<float> line = plane.Slice(iy * g.Width);
             if (s == 1)
             {
                 line.Slice(ix0, ox1 - ox0).CopyTo(d[ox0..ox1]);
             }
             else
             {
-                for (int ox = ox0, ix = ix0; ox < ox1; ox++, ix += s)
-                {
-                    d[ox] = line[ix];
-                }
+                StridedCopy(line, ix0, s, d, ox0, ox1);
             }
         }
     }
 
     // plane[iy, ix] += src[oy·OW + ox] for one (ky, kx): the adjoint of GatherWindowRow.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScatterWindowRow(ReadOnlySpan<float> src, ConvGeometry g, int ky, int kx, Span<float> plane)
     {
         (int ox0, int ox1) = InsideRange(g.OutWidth, g.Width, g.Stride, g.Padding, kx);
@@ -167,11 +170,63 @@ public sealed partial class CpuBackend
             }
             else
             {
-                for (int ox = ox0, ix = ix0; ox < ox1; ox++, ix += s)
-                {
-                    line[ix] += sr[ox];
-                }
+                StridedAdd(sr, ox0, ox1, line, ix0, s);
             }
+        }
+    }
+
+    // d[ox] = line[ix0 + (ox − ox0)·s] for ox in [ox0, ox1). Stride 2 (every downsampling layer)
+    // takes the even lanes of two loaded vectors, eight outputs per step, while the 16 values
+    // read stay inside the line.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void StridedCopy(ReadOnlySpan<float> line, int ix0, int s, Span<float> d, int ox0, int ox1)
+    {
+        Debug.Assert(ix0 >= 0 && ix0 + (ox1 - ox0 - 1) * s < line.Length);
+        ref float src = ref MemoryMarshal.GetReference(line);
+        ref float dst = ref MemoryMarshal.GetReference(d);
+        int ox = ox0, ix = ix0;
+        if (s == 2 && Avx2.IsSupported)
+        {
+            for (; ox + 8 <= ox1 && ix + 16 <= line.Length; ox += 8, ix += 16)
+            {
+                Vector256<float> a = Vector256.LoadUnsafe(ref src, (nuint)ix);
+                Vector256<float> b = Vector256.LoadUnsafe(ref src, (nuint)(ix + 8));
+                Vector256<float> even = Avx.Shuffle(a, b, 0b10_00_10_00);
+                Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle().StoreUnsafe(ref dst, (nuint)ox);
+            }
+        }
+
+        for (; ox < ox1; ox++, ix += s)
+        {
+            Unsafe.Add(ref dst, ox) = Unsafe.Add(ref src, ix);
+        }
+    }
+
+    // line[ix0 + (ox − ox0)·s] += sr[ox] for ox in [ox0, ox1): the adjoint of StridedCopy. With
+    // stride 2, eight sources are interleaved with zeros and added to 16 consecutive values.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void StridedAdd(ReadOnlySpan<float> sr, int ox0, int ox1, Span<float> line, int ix0, int s)
+    {
+        Debug.Assert(ix0 >= 0 && ix0 + (ox1 - ox0 - 1) * s < line.Length);
+        ref float src = ref MemoryMarshal.GetReference(sr);
+        ref float dst = ref MemoryMarshal.GetReference(line);
+        int ox = ox0, ix = ix0;
+        if (s == 2 && Avx.IsSupported)
+        {
+            for (; ox + 8 <= ox1 && ix + 16 <= line.Length; ox += 8, ix += 16)
+            {
+                Vector256<float> v = Vector256.LoadUnsafe(ref src, (nuint)ox);
+                Vector256<float> lo = Avx.UnpackLow(v, Vector256<float>.Zero);
+                Vector256<float> hi = Avx.UnpackHigh(v, Vector256<float>.Zero);
+                ref float at = ref Unsafe.Add(ref dst, ix);
+                (Vector256.LoadUnsafe(ref at) + Avx.Permute2x128(lo, hi, 0x20)).StoreUnsafe(ref at);
+                (Vector256.LoadUnsafe(ref at, 8) + Avx.Permute2x128(lo, hi, 0x31)).StoreUnsafe(ref at, 8);
+            }
+        }
+
+        for (; ox < ox1; ox++, ix += s)
+        {
+            Unsafe.Add(ref dst, ix) += Unsafe.Add(ref src, ox);
         }
     }
 

@@ -10,21 +10,24 @@ public sealed partial class CpuBackend
     public void LeakyRelu(DeviceBuffer x, float slope, DeviceBuffer dst)
     {
         float[] px = F(x), pd = F(dst);
-        ForChunks(pd.Length, (s, e) => PlaneKernels.LeakyRelu(px.AsSpan(s..e), px.AsSpan(s..e), slope, pd.AsSpan(s..e)));
+        ForChunks(pd.Length, (s, e) =>
+            PlaneKernels.LeakyRelu(px.AsSpan(s..e), px.AsSpan(s..e), slope, pd.AsSpan(s..e)));
     }
 
     /// <inheritdoc/>
     public void LeakyReluBackward(DeviceBuffer x, DeviceBuffer dy, float slope, DeviceBuffer dx)
     {
         float[] px = F(x), pg = F(dy), pd = F(dx);
-        ForChunks(pd.Length, (s, e) => PlaneKernels.LeakyRelu(px.AsSpan(s..e), pg.AsSpan(s..e), slope, pd.AsSpan(s..e)));
+        ForChunks(pd.Length, (s, e) =>
+            PlaneKernels.LeakyRelu(px.AsSpan(s..e), pg.AsSpan(s..e), slope, pd.AsSpan(s..e)));
     }
 
     /// <inheritdoc/>
     public void Multiply(DeviceBuffer a, DeviceBuffer b, DeviceBuffer dst)
     {
         float[] pa = F(a), pb = F(b), pd = F(dst);
-        ForChunks(pd.Length, (s, e) => PlaneKernels.Multiply(pa.AsSpan(s..e), pb.AsSpan(s..e), pd.AsSpan(s..e)));
+        ForChunks(pd.Length, (s, e) =>
+            PlaneKernels.Multiply(pa.AsSpan(s..e), pb.AsSpan(s..e), pd.AsSpan(s..e)));
     }
 }
 
@@ -45,7 +48,8 @@ internal static class PlaneKernels
         int i = 0;
         for (; i <= dst.Length - W; i += W)
         {
-            Vector256<float> positive = Vector256.GreaterThan(Vector256.LoadUnsafe(ref px, (nuint)i), Vector256<float>.Zero);
+            Vector256<float> positive = Vector256.GreaterThan(
+                Vector256.LoadUnsafe(ref px, (nuint)i), Vector256<float>.Zero);
             Vector256<float> value = Vector256.LoadUnsafe(ref pv, (nuint)i);
             Vector256.ConditionalSelect(positive, value, value * vs).StoreUnsafe(ref pd, (nuint)i);
         }
@@ -100,7 +104,8 @@ internal static class PlaneKernels
         int i = 0;
         for (; i <= y.Length - W; i += W)
         {
-            Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref px, (nuint)i), va, vb).StoreUnsafe(ref py, (nuint)i);
+            Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref px, (nuint)i), va, vb)
+                .StoreUnsafe(ref py, (nuint)i);
         }
 
         for (; i < y.Length; i++)
@@ -128,7 +133,8 @@ internal static class PlaneKernels
         for (; i <= dx.Length - W; i += W)
         {
             Vector256<float> t = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref px, (nuint)i), vb, vc);
-            Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref pg, (nuint)i), va, t).StoreUnsafe(ref pd, (nuint)i);
+            Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref pg, (nuint)i), va, t)
+                .StoreUnsafe(ref pd, (nuint)i);
         }
 
         for (; i < dx.Length; i++)
@@ -181,7 +187,10 @@ internal static class PlaneKernels
     }
 
     // (Σ dy[i], Σ dy[i]·(x[i] − mean))
-    public static (double SumDy, double SumDyCentred) BackwardSums(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean)
+    public static (double SumDy, double SumDyCentred) BackwardSums(
+        ReadOnlySpan<float> dy,
+        ReadOnlySpan<float> x,
+        float mean)
     {
         ref float pg = ref MemoryMarshal.GetReference(dy);
         ref float px = ref MemoryMarshal.GetReference(x);
@@ -192,7 +201,8 @@ internal static class PlaneKernels
         {
             Vector256<float> g = Vector256.LoadUnsafe(ref pg, (nuint)i);
             accDy += g;
-            accProduct = Vector256.FusedMultiplyAdd(g, Vector256.LoadUnsafe(ref px, (nuint)i) - vm, accProduct);
+            Vector256<float> centred = Vector256.LoadUnsafe(ref px, (nuint)i) - vm;
+            accProduct = Vector256.FusedMultiplyAdd(g, centred, accProduct);
         }
 
         double sumDy = Widened(accDy), sumProduct = Widened(accProduct);

@@ -89,7 +89,8 @@ public abstract partial class BackendParityTests
 
         Run(b => b.AddChannelBias(xs[b], biases[b], n, c, s));
 
-        AssertMatches(xs, $"AddChannelBias {n}×{c}×{s}", 1, Map(x.Length, i => Math.Abs(x[i]) + Math.Abs(bias[i / s % c])));
+        double[] scale = Map(x.Length, i => Math.Abs(x[i]) + Math.Abs(bias[i / s % c]));
+        AssertMatches(xs, $"AddChannelBias {n}×{c}×{s}", 1, scale);
     }
 
     [Theory]
@@ -221,7 +222,8 @@ public abstract partial class BackendParityTests
         double[] h = Map(x.Length, i => inv[i / s % c] * (Math.Abs(x[i]) + Math.Abs(mean[i / s % c])));
         double[] sumAbsDy = ChannelSumsOf(dy.Select(Math.Abs).ToArray(), n, c, s);
         double[] sumAbsDyH = ChannelSumsOf(Map(x.Length, i => Math.Abs(dy[i]) * h[i]), n, c, s);
-        double[] sumDyXHat = ChannelSumsOf(Map(x.Length, i => dy[i] * (x[i] - mean[i / s % c]) * inv[i / s % c]), n, c, s);
+        double[] dyXHat = Map(x.Length, i => dy[i] * (x[i] - mean[i / s % c]) * inv[i / s % c]);
+        double[] sumDyXHat = ChannelSumsOf(dyXHat, n, c, s);
         double[] dxScale = Map(x.Length, i =>
         {
             int j = i / s % c;
