@@ -141,47 +141,18 @@ public sealed class ConvTranspose2d : Module
 }
 
 /// <summary>Batch normalisation per channel of (N, C, H, W), statistics over N·H·W.</summary>
-public sealed class BatchNorm2d : Module
+public sealed class BatchNorm2d : BatchNormBase
 {
     /// <summary>gamma = 1, beta = 0, running mean 0, running variance 1.</summary>
     /// <exception cref="ArgumentOutOfRangeException">channels is below 1.</exception>
     public BatchNorm2d(IBackend backend, int channels, BatchNormOptions? options = null)
+        : base(backend, channels, options)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
-        Options = options ?? new BatchNormOptions();
-        var ones = Enumerable.Repeat(1.0, channels).ToArray();
-        Gamma = Tensor.Parameter(backend, ones, "weight", channels);
-        Beta = Tensor.Parameter(backend, new double[channels], "bias", channels);
-        RunningMean = Tensor.Zeros(backend, channels);
-        RunningVar = Tensor.FromArray(backend, ones, channels);
     }
-
-    /// <summary>Momentum and eps.</summary>
-    public BatchNormOptions Options { get; }
-
-    /// <summary>Scale (PyTorch's weight).</summary>
-    public Tensor Gamma { get; }
-
-    /// <summary>Shift (PyTorch's bias).</summary>
-    public Tensor Beta { get; }
-
-    /// <summary>Running mean used in evaluation.</summary>
-    public Tensor RunningMean { get; }
-
-    /// <summary>Running unbiased variance used in evaluation.</summary>
-    public Tensor RunningVar { get; }
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => Ops.BatchNorm2d(
         input, Gamma, Beta, RunningMean, RunningVar, Training, Options.Momentum, Options.Eps);
-
-    /// <inheritdoc/>
-    protected override IEnumerable<(string Name, Tensor Tensor)> OwnParameters() =>
-        [("weight", Gamma), ("bias", Beta)];
-
-    /// <inheritdoc/>
-    protected override IEnumerable<(string Name, Tensor Tensor)> OwnBuffers() =>
-        [("running_mean", RunningMean), ("running_var", RunningVar)];
 }
 
 /// <summary>y = x &gt; 0 ? x : slope·x.</summary>
