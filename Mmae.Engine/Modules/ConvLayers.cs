@@ -4,6 +4,12 @@ namespace Mmae.Engine.Modules;
 
 /// <summary>2-D convolution over (N, C, H, W) with PyTorch's layout, names and initialisation.
 /// </summary>
+/// <remarks>
+/// Limitation: square kernels with one stride and one padding for both axes, no dilation and
+/// no groups (what the image architectures use); PyTorch's tuple forms would need a
+/// ConvGeometry per axis. The forward pass keeps the batch's column matrix (channels·k² ×
+/// N·OH·OW values) for the backward pass.
+/// </remarks>
 public sealed class Conv2d : Module
 {
     /// <summary>
