@@ -273,4 +273,87 @@ public interface IBackend
         int rows,
         DeviceBuffer dLoss,
         DeviceBuffer da);
+    // ---- Convolution layers: conv and transposed conv (im2col lowering onto Gemm), per-channel
+    // bias, BatchNorm2d, LeakyReLU and the dropout mask. NCHW tensors; spatial = H·W. ----
+
+    /// <summary>
+    /// cols = im2col(x): x (N, C, H, W) into the K×L column matrix described on
+    /// <see cref="ConvGeometry"/>, zeros where a window covers padding.
+    /// </summary>
+    void Im2Col(DeviceBuffer x, ConvGeometry g, DeviceBuffer cols);
+
+    /// <summary>
+    /// x = col2im(cols), the adjoint of <see cref="Im2Col"/>: every column-matrix entry is added
+    /// into the input element it was read from; x (N, C, H, W) is overwritten, not accumulated.
+    /// </summary>
+    void Col2Im(DeviceBuffer cols, ConvGeometry g, DeviceBuffer x);
+
+    /// <summary>dst[j, i, :] = src[i, j, :] for src (rows, cols, inner), dst (cols, rows, inner).
+    /// </summary>
+    void SwapLeadingAxes(DeviceBuffer src, int rows, int cols, int inner, DeviceBuffer dst);
+
+    /// <summary>x[n, c, q] += bias[c] for x (batch, channels, spatial), in place.</summary>
+    void AddChannelBias(DeviceBuffer x, DeviceBuffer bias, int batch, int channels, int spatial);
+
+    /// <summary>dst[c] (+)= Σ_{n,q} x[n, c, q]; adds when accumulate is set.</summary>
+    void ChannelSums(DeviceBuffer x, int batch, int channels, int spatial, DeviceBuffer dst, bool accumulate);
+
+    /// <summary>
+    /// Training-mode BatchNorm2d: as <see cref="BatchNormForwardTrain"/> with the statistics of
+    /// channel c taken over all batch·spatial elements x[n, c, q] of x (batch, channels, spatial).
+    /// </summary>
+    void BatchNorm2dForwardTrain(
+        DeviceBuffer x,
+        int batch,
+        int channels,
+        int spatial,
+        DeviceBuffer gamma,
+        DeviceBuffer beta,
+        DeviceBuffer runningMean,
+        DeviceBuffer runningVar,
+        float momentum,
+        float eps,
+        DeviceBuffer y,
+        DeviceBuffer saveMean,
+        DeviceBuffer saveInvStd);
+
+    /// <summary>Evaluation-mode BatchNorm2d with the running statistics of each channel.</summary>
+    void BatchNorm2dForwardEval(
+        DeviceBuffer x,
+        int batch,
+        int channels,
+        int spatial,
+        DeviceBuffer gamma,
+        DeviceBuffer beta,
+        DeviceBuffer runningMean,
+        DeviceBuffer runningVar,
+        float eps,
+        DeviceBuffer y);
+
+    /// <summary>
+    /// Backward of <see cref="BatchNorm2dForwardTrain"/>: the formula of
+    /// <see cref="BatchNormBackward"/> with means over each channel's batch·spatial elements.
+    /// Writes dx; adds into dGamma and dBeta.
+    /// </summary>
+    void BatchNorm2dBackward(
+        DeviceBuffer x,
+        DeviceBuffer dy,
+        int batch,
+        int channels,
+        int spatial,
+        DeviceBuffer gamma,
+        DeviceBuffer saveMean,
+        DeviceBuffer saveInvStd,
+        DeviceBuffer dx,
+        DeviceBuffer dGamma,
+        DeviceBuffer dBeta);
+
+    /// <summary>dst[i] = x[i] &gt; 0 ? x[i] : slope·x[i]</summary>
+    void LeakyRelu(DeviceBuffer x, float slope, DeviceBuffer dst);
+
+    /// <summary>dx[i] = x[i] &gt; 0 ? dy[i] : slope·dy[i], with x the LeakyReLU input.</summary>
+    void LeakyReluBackward(DeviceBuffer x, DeviceBuffer dy, float slope, DeviceBuffer dx);
+
+    /// <summary>dst[i] = a[i]·b[i]</summary>
+    void Multiply(DeviceBuffer a, DeviceBuffer b, DeviceBuffer dst);
 }

@@ -73,10 +73,28 @@ public sealed record BatchNormOptions
 }
 
 /// <summary>Batch normalisation over features of a (batch, features) input.</summary>
-public sealed class BatchNorm1d : Module, ITracksBatches
+public sealed class BatchNorm1d : BatchNormBase
 {
     /// <summary>gamma = 1, beta = 0, running mean 0, running variance 1.</summary>
     public BatchNorm1d(IBackend backend, int features, BatchNormOptions? options = null)
+        : base(backend, features, options)
+    {
+    }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Ops.BatchNorm1d(
+        input, Gamma, Beta, RunningMean, RunningVar, Training, Options.Momentum, Options.Eps);
+}
+
+/// <summary>
+/// The state every batch normalisation holds, named as PyTorch names it: a scale and shift per
+/// feature or channel (weight, bias) and the running statistics used in evaluation.
+/// </summary>
+public abstract class BatchNormBase : Module, ITracksBatches
+{
+    /// <summary>gamma = 1, beta = 0, running mean 0, running variance 1.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">features is below 1.</exception>
+    protected BatchNormBase(IBackend backend, int features, BatchNormOptions? options)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(features, 1);
         Options = options ?? new BatchNormOptions();
@@ -101,10 +119,6 @@ public sealed class BatchNorm1d : Module, ITracksBatches
 
     /// <summary>Running unbiased variance used in evaluation.</summary>
     public Tensor RunningVar { get; }
-
-    /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => Ops.BatchNorm1d(
-        input, Gamma, Beta, RunningMean, RunningVar, Training, Options.Momentum, Options.Eps);
 
     /// <inheritdoc/>
     protected override IEnumerable<(string Name, Tensor Tensor)> OwnParameters() =>

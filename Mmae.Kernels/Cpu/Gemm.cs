@@ -10,7 +10,10 @@ namespace Mmae.Kernels.Cpu;
 // C (m×n) = alpha · op(A) (m×k) · op(B) (k×n) + beta · C, row-major.
 // Blocked as in the classic packed GEMM: for each kc-slice of the inner dimension, B is packed
 // into NR-wide column panels and alpha·A into MR-tall row panels, both laid out so the
-// micro-kernel streams them with unit stride. An MR×NR tile of C lives in 12 AVX registers for
+// micro-kernel streams them with unit stride. Columns of C are taken NC at a time, so a packed
+// slice of B (kc·NC values, 1 MB) stays in cache while every row block of A passes over it; the
+// convolution layers multiply by matrices of 16k-65k columns, whose whole packed slice would
+// otherwise stream from memory. An MR×NR tile of C lives in 12 AVX registers for
 // the whole slice. Tiles are split over cores; each tile is summed by one thread in a fixed
 // k order, so the result does not depend on the thread count.
 // The same code serves float32 (the layers) and float64 (the small Gram matrices of L_mm); the
@@ -23,6 +26,7 @@ internal static unsafe class Gemm<T>
     private const int KC = 256;
     private const int MC = 96;
     private const int NB = 256;
+    private const int NC = 1024;
 
     public static void Run(
         bool transA,
@@ -58,24 +62,36 @@ internal static unsafe class Gemm<T>
             return;
         }
 
-        ScaleC(c.AsSpan(0, m * n), beta);
+        // With beta = 0 the first k-slice stores its tiles instead of adding them to a cleared
+        // C: one pass less over C, which for a convolution's column matrix is tens of MB.
+        bool overwrite = beta == T.Zero && k > 0 && alpha != T.Zero;
+        if (!overwrite)
+        {
+            ScaleC(c.AsSpan(0, m * n), beta);
+        }
+
         if (k == 0 || alpha == T.Zero)
         {
             return;
         }
 
         int mPanels = (m + MR - 1) / MR;
-        int nPanels = (n + NR - 1) / NR;
+        int nPanels = (Math.Min(n, NC) + NR - 1) / NR;
         int kcMax = Math.Min(KC, k);
         T[] packA = ArrayPool<T>.Shared.Rent(mPanels * MR * kcMax);
         T[] packB = ArrayPool<T>.Shared.Rent(nPanels * NR * kcMax);
         try
         {
-            for (int k0 = 0; k0 < k; k0 += KC)
+            // Each C entry still sums its k-slices in order, so blocking columns changes no bit.
+            for (int j0 = 0; j0 < n; j0 += NC)
             {
-                int kc = Math.Min(KC, k - k0);
-                PackAll(transA, transB, m, n, k, k0, kc, alpha, a, b, packA, packB, threads);
-                RunTiles(m, n, kc, packA, packB, c, threads);
+                var cols = (Start: j0, End: Math.Min(n, j0 + NC));
+                for (int k0 = 0; k0 < k; k0 += KC)
+                {
+                    int kc = Math.Min(KC, k - k0);
+                    PackAll(transA, transB, m, n, k, k0, kc, cols, alpha, a, b, packA, packB, threads);
+                    RunTiles(m, n, cols, kc, overwrite && k0 == 0, packA, packB, c, threads);
+                }
             }
         }
         finally
@@ -108,6 +124,7 @@ internal static unsafe class Gemm<T>
         int k,
         int k0,
         int kc,
+        (int Start, int End) cols,
         T alpha,
         ArraySegment<T> a,
         ArraySegment<T> b,
@@ -116,7 +133,7 @@ internal static unsafe class Gemm<T>
         int threads)
     {
         int mPanels = (m + MR - 1) / MR;
-        int nPanels = (n + NR - 1) / NR;
+        int nPanels = (cols.End - cols.Start + NR - 1) / NR;
         int jobs = mPanels + nPanels;
         Parallelism.For(jobs, threads, job =>
         {
@@ -126,7 +143,7 @@ internal static unsafe class Gemm<T>
             }
             else
             {
-                PackBPanel(transB, n, k, k0, kc, b, packB, job - mPanels);
+                PackBPanel(transB, n, k, k0, kc, cols, b, packB, job - mPanels);
             }
         });
     }
@@ -177,8 +194,8 @@ internal static unsafe class Gemm<T>
         }
     }
 
-    // Panel p of B holds columns p·NR .. p·NR+NR−1 for inner indices k0 .. k0+kc−1, stored as
-    // kc groups of NR values (zero-padded past column n).
+    // Panel p of B holds columns s + p·NR .. s + p·NR+NR−1 of the column block [s, e), for inner
+    // indices k0 .. k0+kc−1, stored as kc groups of NR values (zero-padded past column e).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackBPanel(
         bool transB,
@@ -186,12 +203,13 @@ internal static unsafe class Gemm<T>
         int k,
         int k0,
         int kc,
+        (int Start, int End) block,
         ArraySegment<T> b,
         T[] packB,
         int panel)
     {
-        int col0 = panel * NR;
-        int cols = Math.Min(NR, n - col0);
+        int col0 = block.Start + panel * NR;
+        int cols = Math.Min(NR, block.End - col0);
         Span<T> dst = packB.AsSpan(panel * NR * kc, NR * kc);
         if (!transB)
         {
@@ -225,23 +243,32 @@ internal static unsafe class Gemm<T>
         }
     }
 
-    private static void RunTiles(int m, int n, int kc, T[] packA, T[] packB, ArraySegment<T> c, int threads)
+    private static void RunTiles(
+        int m,
+        int n,
+        (int Start, int End) cols,
+        int kc,
+        bool overwrite,
+        T[] packA,
+        T[] packB,
+        ArraySegment<T> c,
+        int threads)
     {
         int mBlocks = (m + MC - 1) / MC;
-        int nBlocks = (n + NB - 1) / NB;
+        int nBlocks = (cols.End - cols.Start + NB - 1) / NB;
         int jobs = mBlocks * nBlocks;
         if (jobs == 1 || threads == 1)
         {
             for (int job = 0; job < jobs; job++)
             {
-                RunBlock(job / nBlocks, job % nBlocks, m, n, kc, packA, packB, c);
+                RunBlock(job / nBlocks, job % nBlocks, m, n, cols, kc, overwrite, packA, packB, c);
             }
 
             return;
         }
 
         Parallelism.For(jobs, threads, job =>
-            RunBlock(job / nBlocks, job % nBlocks, m, n, kc, packA, packB, c));
+            RunBlock(job / nBlocks, job % nBlocks, m, n, cols, kc, overwrite, packA, packB, c));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -250,27 +277,30 @@ internal static unsafe class Gemm<T>
         int nBlock,
         int m,
         int n,
+        (int Start, int End) cols,
         int kc,
+        bool overwrite,
         T[] packA,
         T[] packB,
         ArraySegment<T> c)
     {
         int rowEnd = Math.Min(m, (mBlock + 1) * MC);
-        int colEnd = Math.Min(n, (nBlock + 1) * NB);
+        int colStart = cols.Start + nBlock * NB;
+        int colEnd = Math.Min(cols.End, colStart + NB);
         Span<T> edge = stackalloc T[MR * NR];
         fixed (T* pA = packA, pB = packB, pC = c.AsSpan())
         {
-            for (int col0 = nBlock * NB; col0 < colEnd; col0 += NR)
+            for (int col0 = colStart; col0 < colEnd; col0 += NR)
             {
-                T* panelB = pB + (col0 / NR) * NR * kc;
-                int cols = Math.Min(NR, n - col0);
+                T* panelB = pB + ((col0 - cols.Start) / NR) * NR * kc;
+                int width = Math.Min(NR, colEnd - col0);
                 for (int row0 = mBlock * MC; row0 < rowEnd; row0 += MR)
                 {
                     T* panelA = pA + (row0 / MR) * MR * kc;
                     int rows = Math.Min(MR, m - row0);
-                    if (rows == MR && cols == NR)
+                    if (rows == MR && width == NR)
                     {
-                        Micro(panelA, panelB, kc, pC + row0 * n + col0, n);
+                        Micro(panelA, panelB, kc, pC + row0 * n + col0, n, overwrite);
                     }
                     else
                     {
@@ -278,15 +308,15 @@ internal static unsafe class Gemm<T>
                         edge.Clear();
                         fixed (T* pE = edge)
                         {
-                            Micro(panelA, panelB, kc, pE, NR);
+                            Micro(panelA, panelB, kc, pE, NR, false);
                         }
 
                         for (int r = 0; r < rows; r++)
                         {
                             T* dst = pC + (row0 + r) * n + col0;
-                            for (int j = 0; j < cols; j++)
+                            for (int j = 0; j < width; j++)
                             {
-                                dst[j] += edge[r * NR + j];
+                                dst[j] = overwrite ? edge[r * NR + j] : dst[j] + edge[r * NR + j];
                             }
                         }
                     }
@@ -299,15 +329,15 @@ internal static unsafe class Gemm<T>
     // Hot methods skip tiered compilation (AggressiveOptimization): tier-0 code is ~10× slower
     // and a short run would spend its first hundreds of milliseconds there.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Micro(T* a, T* b, int kc, T* c, int ldc)
+    private static void Micro(T* a, T* b, int kc, T* c, int ldc, bool overwrite)
     {
         if (Fma.IsSupported)
         {
-            MicroFma(a, b, kc, c, ldc);
+            MicroFma(a, b, kc, c, ldc, overwrite);
         }
         else
         {
-            MicroScalar(a, b, kc, c, ldc);
+            MicroScalar(a, b, kc, c, ldc, overwrite);
         }
     }
 
@@ -324,7 +354,7 @@ internal static unsafe class Gemm<T>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MicroFma(T* a, T* b, int kc, T* c, int ldc)
+    private static void MicroFma(T* a, T* b, int kc, T* c, int ldc, bool overwrite)
     {
         int w = Vector256<T>.Count;
         Vector256<T> c00 = Vector256<T>.Zero, c01 = Vector256<T>.Zero;
@@ -360,24 +390,31 @@ internal static unsafe class Gemm<T>
             b += nr;
         }
 
-        AddRow(c, w, c00, c01);
-        AddRow(c + ldc, w, c10, c11);
-        AddRow(c + 2 * ldc, w, c20, c21);
-        AddRow(c + 3 * ldc, w, c30, c31);
-        AddRow(c + 4 * ldc, w, c40, c41);
-        AddRow(c + 5 * ldc, w, c50, c51);
+        AddRow(c, w, c00, c01, overwrite);
+        AddRow(c + ldc, w, c10, c11, overwrite);
+        AddRow(c + 2 * ldc, w, c20, c21, overwrite);
+        AddRow(c + 3 * ldc, w, c30, c31, overwrite);
+        AddRow(c + 4 * ldc, w, c40, c41, overwrite);
+        AddRow(c + 5 * ldc, w, c50, c51, overwrite);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddRow(T* c, int w, Vector256<T> lo, Vector256<T> hi)
+    private static void AddRow(T* c, int w, Vector256<T> lo, Vector256<T> hi, bool overwrite)
     {
+        if (overwrite)
+        {
+            lo.Store(c);
+            hi.Store(c + w);
+            return;
+        }
+
         (Vector256.Load(c) + lo).Store(c);
         (Vector256.Load(c + w) + hi).Store(c + w);
     }
 
     // Portable path for processors without AVX2/FMA: same tile, plain loops.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MicroScalar(T* a, T* b, int kc, T* c, int ldc)
+    private static void MicroScalar(T* a, T* b, int kc, T* c, int ldc, bool overwrite)
     {
         int nr = NR;
         T* acc = stackalloc T[MR * nr];
@@ -405,7 +442,7 @@ internal static unsafe class Gemm<T>
         {
             for (int j = 0; j < nr; j++)
             {
-                c[r * ldc + j] += acc[r * nr + j];
+                c[r * ldc + j] = overwrite ? acc[r * nr + j] : c[r * ldc + j] + acc[r * nr + j];
             }
         }
     }

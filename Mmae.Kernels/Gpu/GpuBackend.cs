@@ -318,6 +318,7 @@ public sealed partial class GpuBackend : IBackend, IDisposable
         .. GramKernels,
         .. EuclideanKernels,
         .. VaeKernels,
+        .. ConvKernels,
     ];
 
     /// <summary>A list entry: <paramref name="kernel"/> and the field its launcher goes to.

@@ -160,6 +160,23 @@ public sealed class ScalarBackendTests
                 f, b.Allocate(1), 1, b.Allocate(1)),
             ["BinaryCrossEntropyTanhBackward"] = (b, f) => b.BinaryCrossEntropyTanhBackward(
                 f, b.Allocate(1), 1, b.Allocate(1), b.Allocate(1)),
+            ["Im2Col"] = (b, f) => b.Im2Col(f, new ConvGeometry(1, 1, 1, 1, 1, 1, 0, 1, 1), b.Allocate(1)),
+            ["Col2Im"] = (b, f) => b.Col2Im(f, new ConvGeometry(1, 1, 1, 1, 1, 1, 0, 1, 1), b.Allocate(1)),
+            ["SwapLeadingAxes"] = (b, f) => b.SwapLeadingAxes(f, 1, 1, 1, b.Allocate(1)),
+            ["AddChannelBias"] = (b, f) => b.AddChannelBias(f, b.Allocate(1), 1, 1, 1),
+            ["ChannelSums"] = (b, f) => b.ChannelSums(f, 1, 1, 1, b.Allocate(1), false),
+            ["BatchNorm2dForwardTrain"] = (b, f) => b.BatchNorm2dForwardTrain(
+                f, 2, 1, 1, b.Allocate(1), b.Allocate(1), b.Allocate(1), b.Allocate(1), 0.1f,
+                1e-5f, b.Allocate(2), b.Allocate(1), b.Allocate(1)),
+            ["BatchNorm2dForwardEval"] = (b, f) => b.BatchNorm2dForwardEval(
+                f, 1, 1, 1, b.Allocate(1), b.Allocate(1), b.Allocate(1), b.Allocate(1), 1e-5f,
+                b.Allocate(1)),
+            ["BatchNorm2dBackward"] = (b, f) => b.BatchNorm2dBackward(
+                f, b.Allocate(1), 1, 1, 1, b.Allocate(1), b.Allocate(1), b.Allocate(1),
+                b.Allocate(1), b.Allocate(1), b.Allocate(1)),
+            ["LeakyRelu"] = (b, f) => b.LeakyRelu(f, 0.2f, b.Allocate(1)),
+            ["LeakyReluBackward"] = (b, f) => b.LeakyReluBackward(f, b.Allocate(1), 0.2f, b.Allocate(1)),
+            ["Multiply"] = (b, f) => b.Multiply(f, b.Allocate(1), b.Allocate(1)),
         };
 
     public static TheoryData<string> KernelNames()
