@@ -185,7 +185,7 @@ public static class ConvArchitectures
 /// A plain convolutional autoencoder: a named architecture's trunk plus Linear F → m as the
 /// encoder, and its decoder.
 /// </summary>
-public sealed class ConvAutoencoder : Module
+public sealed class ConvAutoencoder : Autoencoder
 {
     /// <summary>Builds the network; the generator draws the trunk, the decoder, then the head.
     /// </summary>
@@ -204,7 +204,10 @@ public sealed class ConvAutoencoder : Module
     public ConvNetwork Network { get; }
 
     /// <summary>Latent width m.</summary>
-    public int LatentDim { get; }
+    public override int LatentDim { get; }
+
+    /// <summary>Values per image, C·H·W.</summary>
+    public override int InputDim => ShapeUtil.Count(Network.ImageShape);
 
     /// <summary>Images → latent codes (N, m): the trunk's layers, then Linear F → m.</summary>
     public Sequential Encoder { get; }
@@ -212,8 +215,11 @@ public sealed class ConvAutoencoder : Module
     /// <summary>Latent codes → reconstructed images (N, C, H, W).</summary>
     public Sequential Decoder { get; }
 
-    /// <summary>Reconstruction of the input, shaped (N, C, H, W).</summary>
-    public override Tensor Forward(Tensor input) => Decoder.Forward(Encoder.Forward(input));
+    /// <inheritdoc/>
+    public override LatentEncoding Encode(Tensor input) => new(Encoder.Forward(input), null);
+
+    /// <summary>Latent codes → reconstructions as rows (N, C·H·W), like the flat input rows.</summary>
+    public override Tensor Decode(Tensor code) => Vae.AsRows(Decoder.Forward(code));
 
     /// <inheritdoc/>
     public override IEnumerable<(string Name, Module Child)> Children() =>

@@ -90,8 +90,16 @@ public class Vae : Autoencoder, IVariational
         return new LatentEncoding(FcMu.Forward(h), FcLogVar.Forward(h));
     }
 
-    /// <summary>Latent codes (p, m) → reconstructions.</summary>
-    public override Tensor Decode(Tensor code) => Decoder.Forward(code);
+    /// <summary>Latent codes (p, m) → reconstructions as rows (p, d), whatever shape the
+    /// decoder gives (a conv decoder's (p, C, H, W) becomes (p, C·H·W)).</summary>
+    public override Tensor Decode(Tensor code) => AsRows(Decoder.Forward(code));
+
+    /// <summary>A (p, …) tensor viewed as p rows; 1- and 2-D tensors are returned as they are.</summary>
+    public static Tensor AsRows(Tensor t)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        return t.Shape.Length <= 2 ? t : Ops.Reshape(t, t.Rows, t.Cols);
+    }
 
     /// <summary>
     /// The VAE's loss parts for a batch, with z = mu + exp(½·logVar)·eps and the
@@ -114,8 +122,8 @@ public class Vae : Autoencoder, IVariational
         (Tensor mu, Tensor logVar) = (posterior.Mean, posterior.LogVar!);
         Tensor z = Ops.Reparameterize(mu, logVar, eps);
         Tensor rec = reconstruction == ReconstructionLoss.BinaryCrossEntropy
-            ? Losses.BinaryCrossEntropyTanh(DecodePreTanh(z), input)
-            : Losses.SumSquaredError(Decode(z), input);
+            ? Losses.BinaryCrossEntropyTanh(AsRows(DecodePreTanh(z)), AsRows(input))
+            : Losses.SumSquaredError(Decode(z), AsRows(input));
         return new VaeLoss(rec, Losses.KlDivergence(mu, logVar), mu, logVar, z);
     }
 

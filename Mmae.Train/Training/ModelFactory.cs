@@ -27,7 +27,7 @@ public sealed record Architecture(string Kind, int InputDim, int LatentDim, int[
 public static class ModelFactory
 {
     /// <summary>Names <c>--arch</c> accepts.</summary>
-    public static readonly string[] ArchNames = ["mlp"];
+    public static readonly string[] ArchNames = ["mlp", "dsprites", "shapes3d", "celeba"];
 
     /// <summary>Why <paramref name="arch"/> cannot be built, or null when it can.</summary>
     public static string? Problem(Architecture arch)
@@ -43,6 +43,10 @@ public static class ModelFactory
             "deepae" when arch.Hidden is null || arch.Hidden.Any(h => h < 1) =>
                 "a deepae needs positive hidden widths",
             "deepae" => null,
+            "dsprites" or "shapes3d" or "celeba" when arch.InputDim != ImageSize(arch.Kind) =>
+                $"a {arch.Kind} network takes {ImageSize(arch.Kind)} values per image, not {arch.InputDim}",
+            "dsprites" or "shapes3d" or "celeba" when arch.LatentDim > 65536 => "latent width over 65536",
+            "dsprites" or "shapes3d" or "celeba" => null,
             _ => $"unknown kind '{arch.Kind}'",
         };
     }
@@ -62,6 +66,12 @@ public static class ModelFactory
             ? null
             : $"option --arch {arch}: takes {c}x{h}x{w} images, the data {data.Name} has "
                 + (data.Image is { } i ? $"{i.Channels}x{i.Height}x{i.Width} images" : $"{data.Dim} features");
+    }
+
+    private static int ImageSize(string arch)
+    {
+        (int c, int h, int w) = ImageOf(arch);
+        return c * h * w;
     }
 
     /// <summary>The input image (channels, height, width) of a convolutional network.</summary>
@@ -84,8 +94,19 @@ public static class ModelFactory
             throw new ArgumentException($"architecture {arch.Kind}: {why}", nameof(arch));
         }
 
-        return arch.Variational
-            ? new DeepVae(backend, arch.InputDim, arch.LatentDim, rng, arch.Hidden)
-            : new DeepAutoencoder(backend, arch.InputDim, arch.LatentDim, rng, arch.Hidden);
+        if (arch.Kind == "deepae")
+        {
+            return arch.Variational
+                ? new DeepVae(backend, arch.InputDim, arch.LatentDim, rng, arch.Hidden)
+                : new DeepAutoencoder(backend, arch.InputDim, arch.LatentDim, rng, arch.Hidden);
+        }
+
+        if (!arch.Variational)
+        {
+            return new ConvAutoencoder(backend, arch.Kind, arch.LatentDim, rng);
+        }
+
+        ConvNetwork net = ConvArchitectures.Build(arch.Kind, backend, arch.LatentDim, rng);
+        return new Vae(backend, net.Trunk, net.FeatureWidth, arch.LatentDim, net.Decoder, rng, arch.InputDim);
     }
 }
