@@ -22,6 +22,8 @@ public static class CommandLine
           encode    embed a data set with a trained run's checkpoint
           devices   list the compute devices --device can choose (CPU, CUDA, OpenCL)
           reference compute a reference embedding (pca, tsne, umap), report its trustworthiness
+          directions  attribute directions (mean latent difference) of a run on data with factors
+          interpolate decode mu + alpha * direction for chosen images into a PNG grid
           evaluate  every quality metric of a finished run (optionally on corrupted inputs)
           sweep     train models x lambdas x seeds, write one CSV of metrics and a comparison chart
           help      show this text; `mmae <command> --help` shows a command's options
@@ -56,6 +58,8 @@ public static class CommandLine
                 "reference" => ReferenceCommand.Run(rest, stdout),
                 "sweep" => SweepCommand.Run(rest, stdout, stderr),
                 "evaluate" => EvaluateCommand.Run(rest, stdout),
+                "directions" => DirectionsCommand.Run(rest, stdout),
+                "interpolate" => DirectionsCommand.Interpolate(rest, stdout),
                 _ => throw new UsageException($"unknown command '{command}'", Overview),
             };
         }

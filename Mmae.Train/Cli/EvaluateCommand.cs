@@ -116,7 +116,8 @@ public static class EvaluateCommand
         return 0;
     }
 
-    private static TrainOptions ReadConfig(string path)
+    /// <summary>A run's config.json as options.</summary>
+    public static TrainOptions ReadConfig(string path)
     {
         try
         {

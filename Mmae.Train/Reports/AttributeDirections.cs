@@ -14,7 +14,7 @@ namespace Mmae.Train.Reports;
 public sealed record FactorColumn(string Name, FactorKind Kind, double[] Values)
 {
     /// <summary>The column of a data set's factor, with its values as double.</summary>
-    public static FactorColumn From(FactorColumn factor)
+    public static FactorColumn From(Factor factor)
     {
         ArgumentNullException.ThrowIfNull(factor);
         return new FactorColumn(factor.Name, factor.Kind, Array.ConvertAll(factor.Values, v => (double)v));

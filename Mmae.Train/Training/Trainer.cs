@@ -408,6 +408,13 @@ public sealed class Trainer
         Npy.Write(folder.File("latent.npy"), codes, data.Count, model.LatentDim);
         Npy.Write(folder.File("labels.npy"), data.Labels.Select(l => (float)l).ToArray(), data.Count);
         Checkpoint.Save(folder.File("model.safetensors"), model, _options, updates);
+        // How the latent variance spreads over the dimensions: a VAE's tells which dimensions
+        // are in use (of the posterior means μ); an autoencoder's is written too, to compare.
+        var variance = Reports.LatentVariance.Compute(codes, data.Count, model.LatentDim);
+        variance.WriteCsv(folder.File("latent-variance.csv"));
+        variance.SaveBarChart(folder.File("latent-variance.png"),
+            $"{Architecture.Of(_options, data.Dim).Describe()}, {_options.Regularizer}, lambda {_options.Lambda}: "
+            + "latent variance per dimension");
         if (model.LatentDim == 2)
         {
             ScatterPlot.Save(folder.File("latent.png"), codes, data.Labels,
@@ -417,6 +424,9 @@ public sealed class Trainer
         var metrics = new Dictionary<string, object>
         {
             ["reconstruction_mse"] = mse,
+            ["latent_variance_largest"] = variance.Largest,
+            ["latent_variance_total"] = variance.Total,
+            ["latent_dims_90pct"] = variance.DimensionsFor90Percent,
             ["eval_samples"] = evalN,
             ["final_loss"] = epochs.Count > 0 ? epochs[^1].Total : double.NaN,
             ["seconds_per_epoch"] = epochs.Count > 0 ? epochs.Average(e => e.Seconds) : 0.0,
@@ -433,6 +443,7 @@ public sealed class Trainer
             new JsonSerializerOptions(s_metricsJson) { WriteIndented = false }));
 
         _log.WriteLine(FormattableString.Invariant($"reconstruction MSE (all {data.Count} samples): {mse:F5}"));
+        _log.WriteLine(variance.Summary());
         foreach (var (k, t, c) in hood)
         {
             _log.WriteLine(FormattableString.Invariant(
