@@ -286,3 +286,63 @@ public sealed class PcaTests
             $"{what}: expected {expected}, actual {actual}, diff {Math.Abs(expected - actual)}");
     }
 }
+
+public class TopEigenTests
+{
+    // A covariance with a decaying spectrum and a near tie further down: the leading pairs of
+    // subspace iteration must be the full decomposition's.
+    [Theory]
+    [InlineData(120, 5, 1)]
+    [InlineData(300, 12, 2)]
+    public void TopEigen_MatchesFullDecomposition(int d, int k, int seed)
+    {
+        var rng = new Random(seed);
+        int n = d + 50;
+        var x = new double[n * d];
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < d; j++)
+            {
+                x[i * d + j] = rng.NextGaussian() * Math.Pow(0.93, j) + 0.01 * rng.NextGaussian();
+            }
+        }
+
+        var c = new double[d * d];
+        for (int a = 0; a < d; a++)
+        {
+            for (int b = 0; b < d; b++)
+            {
+                double s = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    s += x[i * d + a] * x[i * d + b];
+                }
+
+                c[a * d + b] = s / n;
+            }
+        }
+
+        var full = Mmae.Train.Embeddings.SymmetricEigen.Decompose(c, d);
+        (double[] values, double[] vectors) = Mmae.Train.Embeddings.TopEigen.Compute(c, d, k);
+
+        for (int r = 0; r < k; r++)
+        {
+            Assert.Equal(full.Values[r], values[r], 1e-9 * full.Values[0]);
+            double dot = 0;
+            for (int j = 0; j < d; j++)
+            {
+                dot += full.Vectors[r * d + j] * vectors[r * d + j];
+            }
+
+            Assert.True(dot > 1 - 1e-8, $"vector {r}: |cos| = {dot}");
+        }
+    }
+
+    [Fact]
+    public void Pca_Wide_UsesSubspaceIteration_OnlyForFewComponents()
+    {
+        Assert.True(Mmae.Train.Embeddings.Pca.UseSubspace(4096, 100));
+        Assert.False(Mmae.Train.Embeddings.Pca.UseSubspace(784, 50));
+        Assert.False(Mmae.Train.Embeddings.Pca.UseSubspace(4096, 1000));
+    }
+}
