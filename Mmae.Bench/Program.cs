@@ -9,6 +9,7 @@ using Mmae.Bench;
 //   lmm [p] [threads]            L_mm forward and backward timed apart, both kernels
 //   topo [batch] [threads]       training step with L_mm against the same with TopoAE's loss
 //   conv [batch] [threads]       dSprites conv AE forward+backward, ms/step
+//   mmvae [batch] [threads]      dSprites MMVAE training step (objective, backward, Adam), s/step
 //   gpu [KIND] [--smoke]         L_mm, SGEMM and training-step figures on an ILGPU device
 //                                (KIND cuda by default, opencl, or ilgpu-cpu with --smoke)
 //   anything else                BenchmarkDotNet (e.g. `--filter *MatchLoss*`, `--job short`)
@@ -30,6 +31,9 @@ switch (args.FirstOrDefault())
         break;
     case "topo":
         TopologicalFigure.Run(IntArg(1, 128), IntArg(2, Environment.ProcessorCount));
+        break;
+    case "mmvae":
+        MmvaeStepFigure.Run(IntArg(1, 64), IntArg(2, Environment.ProcessorCount));
         break;
     case "conv":
         ConvFigure.Run(IntArg(1, 64), IntArg(2, Environment.ProcessorCount));
