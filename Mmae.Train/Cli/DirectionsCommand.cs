@@ -19,7 +19,7 @@ public static class DirectionsCommand
     /// <summary><c>mmae directions RUN_DIR</c>: one direction per factor of the data set.</summary>
     public static int Run(string[] args, TextWriter stdout)
     {
-        var common = new Common();
+        var common = new FinishedRun();
         var choices = new List<string>();
         OptionTable table = common.Add(new OptionTable("directions RUN_DIR",
                 "Attribute directions by mean latent difference, from the posterior means mu of every\n"
@@ -34,7 +34,8 @@ public static class DirectionsCommand
             return 0;
         }
 
-        var (run, model, data, backend) = common.Open(table);
+        var (run, model, data, backend, _) = common.Open(table);
+        using DeviceChoice device = backend;
         FactorTable factors = data.Factors ?? throw new UsageException(
             $"the data {data.Name} has no factor table (dSprites, 3D Shapes and CelebA have one)", table.Usage());
         (float[] mu, _) = Trainer.Encode(model, data, backend.Backend);
@@ -78,7 +79,7 @@ public static class DirectionsCommand
     /// <summary><c>mmae interpolate RUN_DIR</c>: decode z + α·d for chosen images and α values.</summary>
     public static int Interpolate(string[] args, TextWriter stdout)
     {
-        var common = new Common();
+        var common = new FinishedRun();
         string? directionsPath = null, factor = null, images = null;
         string alphas = "-1.5:1.5:7";
         OptionTable table = common.Add(new OptionTable("interpolate RUN_DIR",
@@ -98,7 +99,8 @@ public static class DirectionsCommand
             return 0;
         }
 
-        var (run, model, data, backend) = common.Open(table);
+        var (run, model, data, backend, _) = common.Open(table);
+        using DeviceChoice device = backend;
         ImageShape shape = data.Image ?? throw new UsageException(
             $"the data {data.Name} are not images; interpolation grids need images", table.Usage());
         string dirPath = directionsPath ?? Path.Combine(run, FileName);
@@ -201,50 +203,4 @@ public static class DirectionsCommand
 
     private static string Safe(string name) =>
         new(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '_').ToArray());
-
-    // The options both commands share and the run they open.
-    private sealed class Common
-    {
-        private string? _data;
-        private string _device = "auto";
-        private int _threads;
-
-        public string? Output { get; private set; }
-
-        public OptionTable Add(OptionTable t) => t
-            .Add("data", "PATH", "the run's data", "data set (with factors) to encode", v => _data = v)
-            .Add("out", "PATH", "the run folder", "where to write", v => Output = v)
-            .Add("threads", "N", "all cores", "CPU threads", v => _threads = OptionTable.Int(v, 1, 1024))
-            .Add("device", "NAME", "auto", Devices.Help, v => _device = Devices.Validate(v));
-
-        public (string Run, Autoencoder Model, Dataset Data, DeviceChoice Device) Open(OptionTable table)
-        {
-            if (table.Positionals.Count != 1)
-            {
-                throw new UsageException("expected one run folder", table.Usage());
-            }
-
-            string run = table.Positionals[0];
-            string checkpoint = Path.Combine(run, "model.safetensors");
-            string config = Path.Combine(run, "config.json");
-            if (!File.Exists(checkpoint) || !File.Exists(config))
-            {
-                throw new CheckpointFormatException(
-                    $"{run}: not a finished run folder (needs model.safetensors and config.json).");
-            }
-
-            TrainOptions o = EvaluateCommand.ReadConfig(config);
-            DeviceChoice device = Devices.Create(_device, _threads);
-            Autoencoder model = Checkpoint.Load(checkpoint, device.Backend);
-            Dataset data = CommandLine.LoadData(_data ?? o.Data, _data is null ? o.DataKind : "auto", o.Arch,
-                _data is null ? o.MaxSamples : 0);
-            if (data.Dim != model.InputDim)
-            {
-                throw new InvalidOperationException(
-                    $"{checkpoint}: the model takes {model.InputDim} features, the data has {data.Dim}.");
-            }
-
-            return (run, model, data, device);
-        }
-    }
 }

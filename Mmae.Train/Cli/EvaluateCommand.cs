@@ -14,10 +14,10 @@ public static class EvaluateCommand
     /// <summary>Parses the options, evaluates, and returns the exit code.</summary>
     public static int Run(string[] args, TextWriter stdout)
     {
-        string? data = null, corrupt = null, output = null, device = "auto";
+        string? corrupt = null;
         int? evalSize = null;
-        int threads = 0;
-        var table = new OptionTable("evaluate RUN_DIR",
+        var common = new FinishedRun();
+        OptionTable table = common.Add(new OptionTable("evaluate RUN_DIR",
                 "Compute every quality figure of a finished run on its evaluation subset:\n"
                 + "trustworthiness and continuity (k = 3, 5, 10, 25, 100 and means), MRRE both ways,\n"
                 + "distance-matrix RMSE, KL_sigma (0.01, 0.1, 1), reconstruction MSE and, with labels,\n"
@@ -27,32 +27,14 @@ public static class EvaluateCommand
                 v => evalSize = OptionTable.Int(v, 4))
             .Add("corrupt", "KIND:S", "none",
                 "corrupt the inputs first: noise, blur or brightness at severity S = 1..5",
-                v => corrupt = v)
-            .Add("data", "PATH", "the run's data", "data set to evaluate on", v => data = v)
-            .Add("out", "FILE", "RUN_DIR/evaluation[-KIND-S].json", "where to write the JSON", v => output = v)
-            .Add("threads", "N", "all cores", "CPU threads", v => threads = OptionTable.Int(v, 1, 1024))
-            .Add("device", "NAME", "auto", Devices.Help, v => device = Devices.Validate(v));
+                v => corrupt = v),
+            "RUN_DIR/evaluation[-KIND-S].json", "where to write the JSON");
         if (!table.Parse(args))
         {
             stdout.WriteLine(table.Usage());
             return 0;
         }
 
-        if (table.Positionals.Count != 1)
-        {
-            throw new UsageException("expected one run folder", table.Usage());
-        }
-
-        string run = table.Positionals[0];
-        string checkpoint = Path.Combine(run, "model.safetensors");
-        string configPath = Path.Combine(run, "config.json");
-        if (!File.Exists(checkpoint) || !File.Exists(configPath))
-        {
-            throw new CheckpointFormatException(
-                $"{run}: not a finished run folder (needs model.safetensors and config.json).");
-        }
-
-        TrainOptions o = ReadConfig(configPath);
         Corruption? corruption = null;
         if (corrupt is not null)
         {
@@ -67,16 +49,9 @@ public static class EvaluateCommand
             }
         }
 
-        using DeviceChoice choice = Devices.Create(device, threads);
+        var (run, model, all, choice, o) = common.Open(table);
+        using DeviceChoice device = choice;
         stdout.WriteLine(choice.Why);
-        var model = Checkpoint.Load(checkpoint, choice.Backend);
-        Dataset all = CommandLine.LoadData(data ?? o.Data, data is null ? o.DataKind : "auto", o.Arch);
-        if (all.Dim != model.InputDim)
-        {
-            throw new InvalidOperationException(
-                $"{checkpoint}: the model takes {model.InputDim} features, the data has {all.Dim}.");
-        }
-
         int[] subset = Evaluation.Subset(all.Count, Math.Min(evalSize ?? o.EvalSize, all.Count));
         Dataset part = all.Subset(subset);
         Dataset seen;
@@ -95,7 +70,7 @@ public static class EvaluateCommand
         // The codes of corrupted inputs are measured against the clean data's geometry, and the
         // reconstructions against the clean inputs: how much of the structure survives.
         (QualityReport? report, string? why) = Evaluation.Run(part, part.Features, codes, model.LatentDim, recon,
-            Enumerable.Range(0, part.Count).ToArray(), threads);
+            Enumerable.Range(0, part.Count).ToArray(), common.Threads);
         if (report is null)
         {
             throw new InvalidOperationException($"{run}: {why}");
@@ -110,7 +85,7 @@ public static class EvaluateCommand
             + (corruption is null ? "" : $", inputs corrupted by {corruption}"));
         report.WriteTable(stdout);
         string suffix = corruption is null ? "" : "-" + corruption.ToString().Replace(':', '-');
-        string outPath = output ?? Path.Combine(run, $"evaluation{suffix}.json");
+        string outPath = common.Output ?? Path.Combine(run, $"evaluation{suffix}.json");
         AtomicFile.Write(outPath, report.WriteJson);
         stdout.WriteLine($"wrote {outPath}");
         return 0;
