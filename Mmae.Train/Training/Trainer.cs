@@ -398,7 +398,20 @@ public sealed class Trainer
         var sw = Stopwatch.StartNew();
         (float[] codes, double mse) = Encode(model, data, _backend);
         int evalN = Math.Min(_options.EvalSize, data.Count);
-        int[] subset = Evaluation.Subset(data.Count, evalN);
+
+        // A sample that is itself NaN (kept by --on-nonfinite skip) has no place in the figures:
+        // it is left out of the evaluation subset and the variance report, and the log says so.
+        int[] finite = Enumerable.Range(0, data.Count).Where(i =>
+            NonFiniteGuard.FirstNonFinite(data.Features.AsSpan(i * data.Dim, data.Dim)) < 0
+            && NonFiniteGuard.FirstNonFinite(codes.AsSpan(i * model.LatentDim, model.LatentDim)) < 0).ToArray();
+        int[] subset = Evaluation.Subset(data.Count, evalN).Where(i => finite.Length == data.Count
+            || Array.BinarySearch(finite, i) >= 0).ToArray();
+        if (finite.Length < data.Count)
+        {
+            _log.WriteLine($"{data.Count - finite.Length} samples with NaN or Inf in their input or code are left out "
+                + "of the quality figures and the latent variance");
+        }
+
         (QualityReport? report, string? note) = Evaluation.Run(data, Evaluation.Rows(data.Features, data.Dim, subset),
             Evaluation.Rows(codes, model.LatentDim, subset), model.LatentDim, null, subset, _options.Threads);
         var hood = report is null
@@ -410,11 +423,13 @@ public sealed class Trainer
         Checkpoint.Save(folder.File("model.safetensors"), model, _options, updates);
         // How the latent variance spreads over the dimensions: a VAE's tells which dimensions
         // are in use (of the posterior means μ); an autoencoder's is written too, to compare.
-        var variance = Reports.LatentVariance.Compute(codes, data.Count, model.LatentDim);
+        var variance = Reports.LatentVariance.Compute(
+            finite.Length == data.Count ? codes : Evaluation.Rows(codes, model.LatentDim, finite),
+            finite.Length, model.LatentDim);
         variance.WriteCsv(folder.File("latent-variance.csv"));
         variance.SaveBarChart(folder.File("latent-variance.png"),
-            $"{Architecture.Of(_options, data.Dim).Describe()}, {_options.Regularizer}, lambda {_options.Lambda}: "
-            + "latent variance per dimension");
+            FormattableString.Invariant(
+                $"{_options.Model} {_options.Arch}, {_options.Regularizer} lambda {_options.Lambda}, {data.Name}"));
         if (model.LatentDim == 2)
         {
             ScatterPlot.Save(folder.File("latent.png"), codes, data.Labels,
@@ -427,7 +442,7 @@ public sealed class Trainer
             ["latent_variance_largest"] = variance.Largest,
             ["latent_variance_total"] = variance.Total,
             ["latent_dims_90pct"] = variance.DimensionsFor90Percent,
-            ["eval_samples"] = evalN,
+            ["eval_samples"] = subset.Length,
             ["final_loss"] = epochs.Count > 0 ? epochs[^1].Total : double.NaN,
             ["seconds_per_epoch"] = epochs.Count > 0 ? epochs.Average(e => e.Seconds) : 0.0,
             ["skipped_batches"] = epochs.Sum(e => e.Skipped),
@@ -447,7 +462,7 @@ public sealed class Trainer
         foreach (var (k, t, c) in hood)
         {
             _log.WriteLine(FormattableString.Invariant(
-                $"k = {k,3}: trustworthiness {t:F4} | continuity {c:F4}  ({evalN} samples)"));
+                $"k = {k,3}: trustworthiness {t:F4} | continuity {c:F4}  ({subset.Length} samples)"));
         }
 
         if (report is not null)
