@@ -174,9 +174,10 @@ public static class TrainCommand
         var d = new TrainOptions();
         string Inv(IFormattable f) => f.ToString(null, CultureInfo.InvariantCulture);
         OptionTable table = new OptionTable("train",
-                "Train a DeepAE with L = L_rec + lambda * L_mm, evaluate it, and write a run folder\n"
-                + "(config.json, losses.csv, log.jsonl, metrics.json, latent.npy, labels.npy,\n"
-                + "model.safetensors, and latent.png when --latent is 2).")
+                "Train an autoencoder or VAE (the DeepAE or a conv net) with\n"
+                + "L = L_rec [+ beta * KL] + lambda * L_reg, evaluate it, and write a run folder (config.json,\n"
+                + "losses.csv, log.jsonl, metrics.json, latent.npy, labels.npy, latent-variance.csv/.png,\n"
+                + "model.safetensors, checkpoint.safetensors, and latent.png when --latent is 2).")
             .Add("data", "PATH", "bundled MNIST-10k (dSprites-20k for --arch dsprites)",
                 "data folder or file: IDX (MNIST, Fashion-MNIST), CIFAR-10 .bin, dSprites, 3D Shapes .h5, CelebA",
                 v => set(get() with { Data = v }))
