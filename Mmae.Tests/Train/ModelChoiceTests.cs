@@ -1,7 +1,9 @@
 using System.Text.Json;
 using Mmae.Kernels.Cpu;
 using Mmae.Train.Cli;
+using Mmae.Train.Data;
 using Mmae.Train.Output;
+using Mmae.Train.Reports;
 using Mmae.Train.Training;
 using Xunit;
 
@@ -149,6 +151,35 @@ public class ModelChoiceTests
 
         Assert.Equal(CommandLine.UsageError, r.Code);
         Assert.Contains($"--corrupt {corruption}", r.Err);
+    }
+
+    [Theory]
+    [InlineData("99999")]
+    [InlineData("-1")]
+    [InlineData("abc")]
+    public void Interpolate_BadImageIndex_NamesTheOption(string images)
+    {
+        using var tmp = new TempFolder();
+        Assert.Equal(0, Mmae(Tiny(tmp, "run")).Code);
+        AttributeDirections.Save(Path.Combine(tmp.File("run"), DirectionsCommand.FileName),
+            [new AttributeDirection("f", FactorKind.Binary, 0, 1, 1, 1,
+                [1f, 0f, 0f])]);
+
+        var r = Mmae("interpolate", tmp.File("run"), "--images", images);
+
+        Assert.Equal(CommandLine.UsageError, r.Code);
+        Assert.Contains($"option --images {images}", r.Err);
+    }
+
+    [Fact]
+    public void Grae_ComputedReferenceOfAnotherWidth_RefusedBeforeAnyWork()
+    {
+        using var tmp = new TempFolder();
+        var r = Mmae(Tiny(tmp, "run", "--regularizer", "grae", "--reference", "pca:2"));
+
+        Assert.Equal(CommandLine.UsageError, r.Code);
+        Assert.Contains("got 2 from pca:2", r.Err);
+        Assert.DoesNotContain("reference:", r.Out);
     }
 
     [Fact]

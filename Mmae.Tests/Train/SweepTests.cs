@@ -63,6 +63,11 @@ public class SweepTests
         Assert.True(second.Code == 0, second.Err);
         Assert.Equal(4, second.Out.Split('\n').Count(l => l.Contains("finished earlier, skipped")));
         Assert.Equal(written, File.GetLastWriteTimeUtc(Path.Combine(outDir, "ae-s0", "metrics.json")));
+
+        // Other train options would mix runs that do not compare: refused, nothing retrained.
+        var third = Mmae([.. args[..^2], "--threads", "2"]);
+        Assert.Equal(CommandLine.UsageError, third.Code);
+        Assert.Contains("this sweep was started with train options", third.Err);
     }
 
     [Theory]

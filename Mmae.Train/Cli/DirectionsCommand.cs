@@ -60,7 +60,7 @@ public static class DirectionsCommand
             }
             catch (ArgumentException ex)
             {
-                throw new UsageException(DataFile.OneLine(ex.Message), table.Usage());
+                throw new UsageException($"option --factor {f.Name}: {UsageException.Reason(ex)}", table.Usage());
             }
 
             directions.Add(d);
@@ -118,9 +118,19 @@ public static class DirectionsCommand
         }
 
         double[] alpha = ParseAlphas(alphas, table.Usage());
-        int[] rows = images is null
-            ? [.. Enumerable.Range(0, 4).Select(i => (int)((long)i * data.Count / 4))]
-            : images.Split(',').Select(s => OptionTable.Int(s.Trim(), 0, data.Count - 1)).ToArray();
+        int[] rows;
+        try
+        {
+            rows = images is null
+                ? [.. Enumerable.Range(0, 4).Select(i => (int)((long)i * data.Count / 4))]
+                : images.Split(',').Select(s => OptionTable.Int(s.Trim(), 0, data.Count - 1)).ToArray();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new UsageException($"option --images {images}: {UsageException.Reason(ex)} "
+                + $"(sample indices of {data.Name}, 0..{data.Count - 1})", table.Usage());
+        }
+
         Dataset picked = data.Subset(rows);
         (float[] mu, _) = Trainer.Encode(model, picked, backend.Backend);
         int m = model.LatentDim;

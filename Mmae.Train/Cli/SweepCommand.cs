@@ -75,6 +75,7 @@ public static class SweepCommand
             ? "mnist-10k"
             : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(baseOptions.Data))));
         Directory.CreateDirectory(outDir);
+        CheckSameTrainOptions(outDir, pass, table.Usage());
         var plan = Plan(models, lambdas, seeds);
         stdout.WriteLine(FormattableString.Invariant(
             $"sweep: {plan.Count} runs ({string.Join(", ", models)}; seeds {string.Join(", ", seeds)}) into {outDir}"));
@@ -228,6 +229,28 @@ public static class SweepCommand
         }
 
         return o;
+    }
+
+    // A sweep folder belongs to one set of train options: finished runs are only skipped when
+    // the sweep is started again with the same ones.
+    private static void CheckSameTrainOptions(string outDir, string[] pass, string usage)
+    {
+        string path = Path.Combine(outDir, "sweep-options.txt");
+        string wanted = string.Join(" ", pass);
+        if (File.Exists(path))
+        {
+            string had = File.ReadAllText(path).Trim();
+            if (had != wanted)
+            {
+                throw new UsageException($"{outDir}: this sweep was started with train options '{had}', "
+                    + $"not '{wanted}'; finished runs would not match. Use another --out, or the same options",
+                    usage);
+            }
+
+            return;
+        }
+
+        File.WriteAllText(path, wanted + "\n");
     }
 
     private static T[] List<T>(string value, string option, Func<string, T> parse)

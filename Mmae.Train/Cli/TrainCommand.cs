@@ -37,6 +37,17 @@ public static class TrainCommand
             throw new UsageException(why, table.Usage());
         }
 
+        // A computed reference's width is known from the option: check GRAE's l = m before
+        // loading data or computing anything.
+        ReferenceSpec wanted = ReferenceSpec.Parse(o.Reference, int.MaxValue);
+        if (o.Regularizer == "grae" && wanted.IsComputed && wanted.Dim != o.Latent)
+        {
+            throw new UsageException(FormattableString.Invariant(
+                $"option --regularizer grae: needs a reference of the latent's dimension (--latent {o.Latent}), ")
+                + FormattableString.Invariant($"got {wanted.Dim} from {o.Reference}; use --reference pca:{o.Latent}"),
+                table.Usage());
+        }
+
         var data = CommandLine.LoadData(o.Data, o.DataKind, o.Arch, o.MaxSamples);
         if (ModelFactory.InputProblem(o.Arch, data) is { } mismatch)
         {
