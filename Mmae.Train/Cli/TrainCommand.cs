@@ -40,12 +40,9 @@ public static class TrainCommand
         // A computed reference's width is known from the option: check GRAE's l = m before
         // loading data or computing anything.
         ReferenceSpec wanted = ReferenceSpec.Parse(o.Reference, int.MaxValue);
-        if (o.Regularizer == "grae" && wanted.IsComputed && wanted.Dim != o.Latent)
+        if (wanted.IsComputed && GraeWidthProblem(o, wanted.Dim) is { } narrow)
         {
-            throw new UsageException(FormattableString.Invariant(
-                $"option --regularizer grae: needs a reference of the latent's dimension (--latent {o.Latent}), ")
-                + FormattableString.Invariant($"got {wanted.Dim} from {o.Reference}; use --reference pca:{o.Latent}"),
-                table.Usage());
+            throw new UsageException(narrow, table.Usage());
         }
 
         var data = CommandLine.LoadData(o.Data, o.DataKind, o.Arch, o.MaxSamples);
@@ -122,14 +119,19 @@ public static class TrainCommand
         };
         stdout.WriteLine(FormattableString.Invariant(
             $"reference: {o.Reference}, {data.Count} × {r.Dim} in {r.Seconds:F1} s ({source})"));
-        if (o.Regularizer == "grae" && r.Dim != o.Latent)
-        {
-            throw new UsageException(FormattableString.Invariant(
-                $"option --regularizer grae: needs a reference of the latent's dimension (--latent {o.Latent}), ")
-                + FormattableString.Invariant($"got {r.Dim} from {o.Reference}; use --reference pca:{o.Latent}"));
-        }
+        // A file reference's width is known only once it is read.
+        return GraeWidthProblem(o, r.Dim) is { } narrow ? throw new UsageException(narrow) : (r.Rows, r.Dim);
+    }
 
-        return (r.Rows, r.Dim);
+    // GRAE regresses the codes onto the reference coordinates: it needs l = m.
+    private static string? GraeWidthProblem(TrainOptions o, int referenceDim)
+    {
+        return o.Regularizer != "grae" || referenceDim == o.Latent
+            ? null
+            : FormattableString.Invariant(
+                $"option --regularizer grae: needs a reference of the latent's dimension (--latent {o.Latent}), ")
+                + FormattableString.Invariant(
+                    $"got {referenceDim} from {o.Reference}; use --reference pca:{o.Latent}");
     }
 
     /// <summary>Where computed references are cached: --cache, or <c>cache/</c> beside the

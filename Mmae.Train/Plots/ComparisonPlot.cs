@@ -1,4 +1,3 @@
-using System.Globalization;
 using Mmae.Train.Output;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -113,6 +112,4 @@ public static class ComparisonPlot
         int max = pixels / (BitmapFont.Advance * scale);
         return text.Length <= max ? text : text[..Math.Max(0, max - 3)] + "...";
     }
-
-    internal static string Format(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
 }
