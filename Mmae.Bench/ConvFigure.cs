@@ -26,6 +26,7 @@ public static class ConvFigure
         }
 
         Tensor input = Tensor.FromArray(backend, x, batch, 1, 64, 64);
+        Tensor target = Tensor.FromArray(backend, x, batch, 64 * 64); // the decoder returns rows
         var workspace = new Workspace(backend);
         void Step()
         {
@@ -35,7 +36,7 @@ public static class ConvFigure
                 backend.Fill(p.Grad ??= backend.Allocate(p.Length), 0f);
             }
 
-            Tensor loss = Losses.Mse(model.Forward(input), input);
+            Tensor loss = Losses.Mse(model.Forward(input), target);
             loss.Backward();
         }
 

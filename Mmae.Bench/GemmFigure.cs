@@ -17,6 +17,20 @@ public static class GemmFigure
             (128, 784, 1000, false, false, "dx 1000→784, batch 128 (NN)"),
             (1000, 784, 128, true, false, "dW 784→1000, batch 128 (TN)"),
             (1024, 1000, 784, false, true, "fwd 784→1000, batch 1024 (NT)"),
+
+            // The dSprites conv network at batch 64 (see Mmae.Engine/Ops/Convolution.cs).
+            (32, 65536, 16, false, false, "conv1 fwd / convT4 dx (NN)"),
+            (32, 16, 65536, false, true, "conv1 / convT4 dW (NT)"),
+            (64, 16384, 512, false, false, "conv2 fwd / convT3 dx (NN)"),
+            (64, 512, 16384, false, true, "conv2 / convT3 dW (NT)"),
+            (512, 16384, 64, true, false, "conv2 dx / convT3 fwd (TN)"),
+            (128, 4096, 1024, false, false, "conv3 fwd / convT2 dx (NN)"),
+            (128, 1024, 4096, false, true, "conv3 / convT2 dW (NT)"),
+            (1024, 4096, 128, true, false, "conv3 dx / convT2 fwd (TN)"),
+            (256, 1024, 2048, false, false, "conv4 fwd / convT1 dx (NN)"),
+            (256, 2048, 1024, false, true, "conv4 / convT1 dW (NT)"),
+            (2048, 1024, 256, true, false, "conv4 dx / convT1 fwd (TN)"),
+            (16, 65536, 32, true, false, "convT4 fwd (TN)"),
         ];
         var rng = new Random(1);
         foreach (var c in cases)

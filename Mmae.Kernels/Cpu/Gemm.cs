@@ -13,8 +13,8 @@ namespace Mmae.Kernels.Cpu;
 // micro-kernel streams them with unit stride. Columns of C are taken NC at a time, so a packed
 // slice of B (kc·NC values, 1 MB) stays in cache while every row block of A passes over it; the
 // convolution layers multiply by matrices of 16k-65k columns, whose whole packed slice would
-// otherwise stream from memory. An MR×NR tile of C lives in 12 AVX registers for
-// the whole slice. Tiles are split over cores; each tile is summed by one thread in a fixed
+// otherwise stream from memory. An MR×NR tile of C lives in 12 vector registers (AVX2 or
+// AVX-512) for the whole slice. Tiles are split over cores; each tile is summed by one thread in a fixed
 // k order, so the result does not depend on the thread count.
 // The same code serves float32 (the layers) and float64 (the small Gram matrices of L_mm); the
 // JIT compiles one specialised copy per element type, so the type tests below cost nothing.
@@ -22,7 +22,13 @@ internal static unsafe class Gemm<T>
     where T : unmanaged, INumber<T>
 {
     internal const int MR = 6;
-    private static int NR => 2 * Vector256<T>.Count;
+    // Two vectors wide: 16 floats with AVX2, 32 with AVX-512 (a JIT-time constant either way).
+    private static int NR => Wide ? 2 * Vector512<T>.Count : 2 * Vector256<T>.Count;
+
+    // 512-bit tiles where the processor runs them at full width (the JIT reports false where
+    // they would throttle the clock); every C entry still sums the same products in the same
+    // order, so the result is bit for bit the one of the 256-bit kernel.
+    private static bool Wide => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
     private const int KC = 256;
     private const int MC = 96;
     private const int NB = 256;
@@ -331,7 +337,11 @@ internal static unsafe class Gemm<T>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Micro(T* a, T* b, int kc, T* c, int ldc, bool overwrite)
     {
-        if (Fma.IsSupported)
+        if (Wide)
+        {
+            MicroAvx512(a, b, kc, c, ldc, overwrite);
+        }
+        else if (Fma.IsSupported)
         {
             MicroFma(a, b, kc, c, ldc, overwrite);
         }
@@ -410,6 +420,77 @@ internal static unsafe class Gemm<T>
 
         (Vector256.Load(c) + lo).Store(c);
         (Vector256.Load(c + w) + hi).Store(c + w);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> MulAdd(Vector512<T> x, Vector512<T> y, Vector512<T> acc)
+    {
+        if (typeof(T) == typeof(float))
+        {
+            return Avx512F.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
+        }
+
+        return Avx512F.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
+    }
+
+    // The 6×NR tile of MicroFma in twelve 512-bit registers.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MicroAvx512(T* a, T* b, int kc, T* c, int ldc, bool overwrite)
+    {
+        int w = Vector512<T>.Count;
+        Vector512<T> c00 = Vector512<T>.Zero, c01 = Vector512<T>.Zero;
+        Vector512<T> c10 = Vector512<T>.Zero, c11 = Vector512<T>.Zero;
+        Vector512<T> c20 = Vector512<T>.Zero, c21 = Vector512<T>.Zero;
+        Vector512<T> c30 = Vector512<T>.Zero, c31 = Vector512<T>.Zero;
+        Vector512<T> c40 = Vector512<T>.Zero, c41 = Vector512<T>.Zero;
+        Vector512<T> c50 = Vector512<T>.Zero, c51 = Vector512<T>.Zero;
+        int nr = 2 * w;
+        for (int kk = 0; kk < kc; kk++)
+        {
+            Vector512<T> b0 = Vector512.Load(b);
+            Vector512<T> b1 = Vector512.Load(b + w);
+            Vector512<T> av = Vector512.Create(a[0]);
+            c00 = MulAdd(av, b0, c00);
+            c01 = MulAdd(av, b1, c01);
+            av = Vector512.Create(a[1]);
+            c10 = MulAdd(av, b0, c10);
+            c11 = MulAdd(av, b1, c11);
+            av = Vector512.Create(a[2]);
+            c20 = MulAdd(av, b0, c20);
+            c21 = MulAdd(av, b1, c21);
+            av = Vector512.Create(a[3]);
+            c30 = MulAdd(av, b0, c30);
+            c31 = MulAdd(av, b1, c31);
+            av = Vector512.Create(a[4]);
+            c40 = MulAdd(av, b0, c40);
+            c41 = MulAdd(av, b1, c41);
+            av = Vector512.Create(a[5]);
+            c50 = MulAdd(av, b0, c50);
+            c51 = MulAdd(av, b1, c51);
+            a += MR;
+            b += nr;
+        }
+
+        AddRow(c, w, c00, c01, overwrite);
+        AddRow(c + ldc, w, c10, c11, overwrite);
+        AddRow(c + 2 * ldc, w, c20, c21, overwrite);
+        AddRow(c + 3 * ldc, w, c30, c31, overwrite);
+        AddRow(c + 4 * ldc, w, c40, c41, overwrite);
+        AddRow(c + 5 * ldc, w, c50, c51, overwrite);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRow(T* c, int w, Vector512<T> lo, Vector512<T> hi, bool overwrite)
+    {
+        if (overwrite)
+        {
+            lo.Store(c);
+            hi.Store(c + w);
+            return;
+        }
+
+        (Vector512.Load(c) + lo).Store(c);
+        (Vector512.Load(c + w) + hi).Store(c + w);
     }
 
     // Portable path for processors without AVX2/FMA: same tile, plain loops.
