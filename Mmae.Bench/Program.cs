@@ -9,6 +9,7 @@ using Mmae.Bench;
 //   lmm [p] [threads]            L_mm forward and backward timed apart, both kernels
 //   topo [batch] [threads]       training step with L_mm against the same with TopoAE's loss
 //   conv [batch] [threads]       dSprites conv AE forward+backward, ms/step
+//   columns [batch] [threads]    conv products through a stored column matrix vs implicit
 //   mmvae [batch] [threads]      dSprites MMVAE training step (objective, backward, Adam), s/step
 //   gpu [KIND] [--smoke]         L_mm, SGEMM and training-step figures on an ILGPU device
 //                                (KIND cuda by default, opencl, or ilgpu-cpu with --smoke)
@@ -34,6 +35,9 @@ switch (args.FirstOrDefault())
         break;
     case "mmvae":
         MmvaeStepFigure.Run(IntArg(1, 64), IntArg(2, Environment.ProcessorCount));
+        break;
+    case "columns":
+        ColumnGemmFigure.Run(IntArg(1, 64), IntArg(2, Environment.ProcessorCount));
         break;
     case "conv":
         ConvFigure.Run(IntArg(1, 64), IntArg(2, Environment.ProcessorCount));

@@ -8,7 +8,8 @@ namespace Mmae.Engine;
 // OH = (H − 1)·s − 2p + k + outputPadding.
 // Both lower onto one Gemm over the whole batch through the column matrix cols (K, L) of
 // ConvGeometry (K = channels·k², L = N·positions): a convolution is w·im2col(x), and a
-// transposed convolution, its adjoint, is col2im(wᵀ·x). Gemm writes channel-major (O, N, ·)
+// transposed convolution, its adjoint, is col2im(wᵀ·x). Backends with IColumnGemm (the CPU)
+// multiply by im2col(x) while gathering it, without storing the matrix. Gemm writes channel-major (O, N, ·)
 // results, so one axis swap turns them into NCHW and back.
 public static partial class Ops
 {
@@ -36,10 +37,11 @@ public static partial class Ops
         var g = new ConvGeometry(n, c, h, wd, k, stride, padding, oh, ow);
         var be = x.Backend;
         int kk = g.ColumnRows, l = g.ColumnCols;
-        var cols = Workspace.Rent(be, kk * l);
-        be.Im2Col(x.Data, g, cols);
+        // Backends that multiply by the column matrix as they gather it never store it;
+        // the others keep it from here for the weight gradient.
+        DeviceBuffer? cols = ColumnsUnlessImplicit(be, x.Data, g);
         var yT = Workspace.Rent(be, o * l);
-        be.Gemm(false, false, o, l, kk, 1f, w.Data, cols, 0f, yT);
+        GemmColumns(be, false, o, l, kk, w.Data, x.Data, g, cols, 0f, yT);
         var y = Tensor.Empty(be, n, o, oh, ow);
         be.SwapLeadingAxes(yT, o, n, g.OutPlane, y.Data);
         if (b is not null)
@@ -56,7 +58,7 @@ public static partial class Ops
             if (w.RequiresGrad)
             {
                 var dw = Autograd.GradTarget(w, out float beta);
-                be.Gemm(false, true, o, kk, l, 1f, dyT, cols, beta, dw);
+                GemmColumns(be, true, o, kk, l, dyT, x.Data, g, cols, beta, dw);
             }
 
             if (x.RequiresGrad)
@@ -114,18 +116,17 @@ public static partial class Ops
         return Autograd.Record(y, op, inputs, dy =>
         {
             // dCols = im2col(dy); dw = xT·dColsᵀ; dx = w·dCols as (C, L), swapped to NCHW.
-            var dCols = Workspace.Rent(be, kk * l);
-            be.Im2Col(dy, g, dCols);
+            DeviceBuffer? dCols = ColumnsUnlessImplicit(be, dy, g);
             if (w.RequiresGrad)
             {
                 var dw = Autograd.GradTarget(w, out float beta);
-                be.Gemm(false, true, c, kk, l, 1f, xT, dCols, beta, dw);
+                GemmColumns(be, true, c, kk, l, xT, dy, g, dCols, beta, dw);
             }
 
             if (x.RequiresGrad)
             {
                 var dxT = Workspace.Rent(be, c * l);
-                be.Gemm(false, false, c, l, kk, 1f, w.Data, dCols, 0f, dxT);
+                GemmColumns(be, false, c, l, kk, w.Data, dy, g, dCols, 0f, dxT);
                 var dx = Workspace.Rent(be, x.Length);
                 be.SwapLeadingAxes(dxT, c, n, g.OutPlane, dx);
                 Autograd.Accumulate(x, dx, owned: true);
@@ -133,6 +134,43 @@ public static partial class Ops
 
             BiasGradient(b, dy, n, o, g.InPlane);
         });
+    }
+
+    // im2col(image) in a rented buffer, or null where the backend multiplies by it implicitly.
+    private static DeviceBuffer? ColumnsUnlessImplicit(IBackend be, DeviceBuffer image, ConvGeometry g)
+    {
+        if (be is IColumnGemm)
+        {
+            return null;
+        }
+
+        var cols = Workspace.Rent(be, g.ColumnRows * g.ColumnCols);
+        be.Im2Col(image, g, cols);
+        return cols;
+    }
+
+    // C = a·op(cols) + beta·C, cols = im2col(image): from the stored matrix when there is one.
+    private static void GemmColumns(
+        IBackend be,
+        bool transposeColumns,
+        int m,
+        int n,
+        int k,
+        DeviceBuffer a,
+        DeviceBuffer image,
+        ConvGeometry g,
+        DeviceBuffer? cols,
+        float beta,
+        DeviceBuffer c)
+    {
+        if (cols is null)
+        {
+            ((IColumnGemm)be).GemmColumns(transposeColumns, m, n, k, 1f, a, image, g, beta, c);
+        }
+        else
+        {
+            be.Gemm(false, transposeColumns, m, n, k, 1f, a, cols, beta, c);
+        }
     }
 
     private static void BiasGradient(Tensor? b, DeviceBuffer dy, int batch, int channels, int spatial)

@@ -11,7 +11,7 @@ namespace Mmae.Kernels.Cpu;
 // Im2Col splits over (row, sample) pairs, each writing one contiguous OH·OW run of cols; Col2Im
 // over (sample, channel) planes, each gathering its k² rows in a fixed order, so no two threads
 // write one element and results do not depend on the thread count.
-public sealed partial class CpuBackend
+public sealed partial class CpuBackend : IColumnGemm
 {
     // Aim for at least this many elements per task, so hand-offs stay a small cost.
     private const int PlaneChunk = 1 << 13;
@@ -34,6 +34,32 @@ public sealed partial class CpuBackend
                 GatherWindowRow(plane, g, ky, kx, dst);
             }
         });
+    }
+
+    /// <inheritdoc/>
+    public void GemmColumns(
+        bool transposeColumns,
+        int m,
+        int n,
+        int k,
+        float alpha,
+        DeviceBuffer a,
+        DeviceBuffer image,
+        ConvGeometry g,
+        float beta,
+        DeviceBuffer c)
+    {
+        float[] pi = F(image);
+        if (pi.Length < g.InputLength
+            || (transposeColumns ? (k, n) : (n, k)) != (g.ColumnCols, g.ColumnRows))
+        {
+            throw new ArgumentException(
+                $"GemmColumns: a {(transposeColumns ? "transposed " : "")}column matrix of {g} is not "
+                + $"{k}×{n}, or the image holds {pi.Length} values.");
+        }
+
+        Gemm<float>.RunSlices(false, transposeColumns, m, n, k, alpha, F(a), default, beta, F(c), Threads,
+            new ColumnMatrix(pi, g));
     }
 
     /// <inheritdoc/>
@@ -176,27 +202,43 @@ public sealed partial class CpuBackend
     }
 
     // d[ox] = line[ix0 + (ox − ox0)·s] for ox in [ox0, ox1). Stride 2 (every downsampling layer)
-    // takes the even lanes of two loaded vectors, eight outputs per step, while the 16 values
-    // read stay inside the line.
+    // takes the even lanes of 16 loaded values, eight outputs per step; where those 16 would
+    // run past the line, the odd lanes of the 16 starting one earlier; a last partial step
+    // redoes the final eight outputs. Only runs of eight or more on lines of 16 or more do this.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void StridedCopy(ReadOnlySpan<float> line, int ix0, int s, Span<float> d, int ox0, int ox1)
+    internal static void StridedCopy(ReadOnlySpan<float> line, int ix0, int s, Span<float> d, int ox0, int ox1)
     {
         Debug.Assert(ix0 >= 0 && ix0 + (ox1 - ox0 - 1) * s < line.Length);
         ref float src = ref MemoryMarshal.GetReference(line);
         ref float dst = ref MemoryMarshal.GetReference(d);
-        int ox = ox0, ix = ix0;
-        if (s == 2 && Avx2.IsSupported)
+        int count = ox1 - ox0;
+        if (s == 2 && Avx2.IsSupported && count >= 8 && line.Length >= 16)
         {
-            for (; ox + 8 <= ox1 && ix + 16 <= line.Length; ox += 8, ix += 16)
+            for (int j = 0; j < count; j += 8)
             {
-                Vector256<float> a = Vector256.LoadUnsafe(ref src, (nuint)ix);
-                Vector256<float> b = Vector256.LoadUnsafe(ref src, (nuint)(ix + 8));
-                Vector256<float> even = Avx.Shuffle(a, b, 0b10_00_10_00);
-                Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle().StoreUnsafe(ref dst, (nuint)ox);
+                int jj = Math.Min(j, count - 8);
+                int ix = ix0 + 2 * jj;
+                Vector256<float> v;
+                if (ix + 16 <= line.Length)
+                {
+                    Vector256<float> a = Vector256.LoadUnsafe(ref src, (nuint)ix);
+                    Vector256<float> b = Vector256.LoadUnsafe(ref src, (nuint)(ix + 8));
+                    v = Avx.Shuffle(a, b, 0b10_00_10_00);
+                }
+                else
+                {
+                    Vector256<float> a = Vector256.LoadUnsafe(ref src, (nuint)(ix - 1));
+                    Vector256<float> b = Vector256.LoadUnsafe(ref src, (nuint)(ix + 7));
+                    v = Avx.Shuffle(a, b, 0b11_01_11_01);
+                }
+
+                Avx2.Permute4x64(v.AsDouble(), 0b11_01_10_00).AsSingle().StoreUnsafe(ref dst, (nuint)(ox0 + jj));
             }
+
+            return;
         }
 
-        for (; ox < ox1; ox++, ix += s)
+        for (int ox = ox0, ix = ix0; ox < ox1; ox++, ix += s)
         {
             Unsafe.Add(ref dst, ox) = Unsafe.Add(ref src, ix);
         }
@@ -231,7 +273,7 @@ public sealed partial class CpuBackend
     }
 
     // The window positions ox in [ox0, ox1) whose column ix = ox·s − p + kx lies inside [0, W).
-    private static (int Start, int End) InsideRange(int outWidth, int width, int stride, int padding, int kx)
+    internal static (int Start, int End) InsideRange(int outWidth, int width, int stride, int padding, int kx)
     {
         int offset = kx - padding;
         int start = offset >= 0 ? 0 : (-offset + stride - 1) / stride;

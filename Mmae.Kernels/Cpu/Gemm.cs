@@ -60,9 +60,10 @@ internal static unsafe class Gemm<T>
         ArraySegment<T> b,
         T beta,
         ArraySegment<T> c,
-        int threads)
+        int threads,
+        IRowSource<T>? bRows = null)
     {
-        Debug.Assert(a.Count >= m * k && b.Count >= k * n && c.Count >= m * n);
+        Debug.Assert(a.Count >= m * k && (bRows is not null || b.Count >= k * n) && c.Count >= m * n);
         if (m == 0 || n == 0)
         {
             return;
@@ -95,7 +96,7 @@ internal static unsafe class Gemm<T>
                 for (int k0 = 0; k0 < k; k0 += KC)
                 {
                     int kc = Math.Min(KC, k - k0);
-                    PackAll(transA, transB, m, n, k, k0, kc, cols, alpha, a, b, packA, packB, threads);
+                    PackAll(transA, transB, m, n, k, k0, kc, cols, alpha, a, b, bRows, packA, packB, threads);
                     RunTiles(m, n, cols, kc, overwrite && k0 == 0, packA, packB, c, threads);
                 }
             }
@@ -134,6 +135,7 @@ internal static unsafe class Gemm<T>
         T alpha,
         ArraySegment<T> a,
         ArraySegment<T> b,
+        IRowSource<T>? bRows,
         T[] packA,
         T[] packB,
         int threads)
@@ -147,9 +149,13 @@ internal static unsafe class Gemm<T>
             {
                 PackAPanel(transA, m, k, k0, kc, alpha, a, packA, job);
             }
-            else
+            else if (bRows is null)
             {
                 PackBPanel(transB, n, k, k0, kc, cols, b, packB, job - mPanels);
+            }
+            else
+            {
+                PackBPanel(transB, k0, kc, cols, bRows, packB, job - mPanels);
             }
         });
     }
@@ -246,6 +252,36 @@ internal static unsafe class Gemm<T>
                     dst[kk * NR + cIdx] = src[kk];
                 }
             }
+        }
+    }
+
+    // As above, with the rows of stored B produced by bRows instead of read from an array
+    // (a convolution's column matrix, gathered from the image as it is packed).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackBPanel(
+        bool transB,
+        int k0,
+        int kc,
+        (int Start, int End) block,
+        IRowSource<T> bRows,
+        T[] packB,
+        int panel)
+    {
+        int col0 = block.Start + panel * NR;
+        int cols = Math.Min(NR, block.End - col0);
+        Span<T> dst = packB.AsSpan(panel * NR * kc, NR * kc);
+        if (cols < NR)
+        {
+            dst.Clear();
+        }
+
+        if (!transB)
+        {
+            bRows.PackRows(k0, kc, col0, cols, dst, NR);
+        }
+        else
+        {
+            bRows.PackColumns(col0, cols, k0, kc, dst, NR);
         }
     }
 

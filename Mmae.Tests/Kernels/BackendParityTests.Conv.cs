@@ -11,7 +11,8 @@ public abstract partial class BackendParityTests
     /// <summary>
     /// (N, C, H, W, k, s, p): a single pixel, stride 1 and 2, no padding and padding up to
     /// k − 1, odd sides, a window with stride 3 that skips columns, and dSprites' second layer
-    /// shape at batch 2 (32 channels of 32×32, 4×4, stride 2, padding 1).
+    /// shape at batch 2 (32 channels of 32×32, 4×4, stride 2, padding 1), and lines of 16 and
+    /// 40 whose stride-2 runs reach the end of the line (the CPU's end-of-line vector step).
     /// </summary>
     public static TheoryData<int, int, int, int, int, int, int> ConvGeometries() => new()
     {
@@ -21,6 +22,8 @@ public abstract partial class BackendParityTests
         { 1, 2, 9, 8, 3, 3, 2 },
         { 2, 1, 6, 5, 2, 2, 0 },
         { 2, 32, 32, 32, 4, 2, 1 },
+        { 1, 1, 16, 16, 2, 2, 0 },
+        { 2, 3, 11, 40, 4, 2, 1 },
     };
 
     /// <summary>(N, C, S): one value per channel but two samples, a single channel, SIMD tails,
