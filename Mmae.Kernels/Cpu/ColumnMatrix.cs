@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Mmae.Kernels.Cpu;
 
@@ -19,32 +21,58 @@ internal interface IRowSource<T>
 // is never written to memory and read back. The values are those Im2Col writes, so a product
 // with this source equals Im2Col followed by Gemm bit for bit. Both methods are called from
 // several threads at once and keep no state.
-internal sealed class ColumnMatrix(float[] image, ConvGeometry g) : IRowSource<float>
+internal sealed unsafe class ColumnMatrix(float[] image, ConvGeometry g) : IRowSource<float>
 {
-    // The most column runs a block of `count` columns can split into along output lines.
-    private static int MaxRuns(int count) => count + 2;
+    // Rows gathered together before the transposed store: one 8×8 block transpose per step.
+    private const int Group = 8;
 
     public void PackRows(int row0, int rows, int start, int count, Span<float> dst, int ld)
     {
-        Span<Run> runs = stackalloc Run[MaxRuns(count)];
+        Debug.Assert(rows == 0 || (rows - 1) * ld + count <= dst.Length);
+        Span<Run> runs = stackalloc Run[count + 2];
         runs = runs[..SplitRuns(start, count, runs)];
-        for (int r = 0; r < rows; r++)
+        fixed (float* img = image, pd = dst)
         {
-            GatherRow(row0 + r, runs, dst.Slice(r * ld, count));
+            for (int r = 0; r < rows; r++)
+            {
+                GatherRow(img, row0 + r, runs, pd + r * ld);
+            }
         }
     }
 
     public void PackColumns(int row0, int rows, int start, int count, Span<float> dst, int ld)
     {
-        Span<Run> runs = stackalloc Run[MaxRuns(count)];
+        Debug.Assert(rows <= ld && (count - 1) * ld + rows <= dst.Length);
+        Span<Run> runs = stackalloc Run[count + 2];
         runs = runs[..SplitRuns(start, count, runs)];
-        Span<float> line = count <= 1024 ? stackalloc float[count] : new float[count];
-        for (int r = 0; r < rows; r++)
+        float[]? rented = count > 512 ? new float[Group * count] : null;
+        Span<float> block = rented ?? stackalloc float[Group * count];
+        fixed (float* img = image, pd = dst, pb = block)
         {
-            GatherRow(row0 + r, runs, line);
-            for (int j = 0; j < count; j++)
+            for (int r0 = 0; r0 < rows; r0 += Group)
             {
-                dst[j * ld + r] = line[j];
+                int group = Math.Min(Group, rows - r0);
+                for (int r = 0; r < group; r++)
+                {
+                    GatherRow(img, row0 + r0 + r, runs, pb + r * count);
+                }
+
+                int j = 0;
+                if (group == Group && Avx.IsSupported)
+                {
+                    for (; j + Group <= count; j += Group)
+                    {
+                        Transpose8(pb + j, count, pd + j * ld + r0, ld);
+                    }
+                }
+
+                for (; j < count; j++)
+                {
+                    for (int r = 0; r < group; r++)
+                    {
+                        pd[j * ld + r0 + r] = pb[r * count + j];
+                    }
+                }
             }
         }
     }
@@ -60,7 +88,7 @@ internal sealed class ColumnMatrix(float[] image, ConvGeometry g) : IRowSource<f
         for (int pos = 0; pos < count;)
         {
             int len = Math.Min(count - pos, outWidth - ox);
-            runs[n++] = new Run(pos, len, sample, oy, ox);
+            runs[n++] = new Run(pos, len, sample * g.Channels * g.InPlane, oy * g.Stride - g.Padding, ox);
             pos += len;
             ox += len;
             if (ox == outWidth)
@@ -77,48 +105,116 @@ internal sealed class ColumnMatrix(float[] image, ConvGeometry g) : IRowSource<f
         return n;
     }
 
-    // dst[pos .. pos + len) of every run = row `row` of the column matrix there.
+    // Row `row` of the column matrix at the columns of `runs`, into dst[run.Pos ..].
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void GatherRow(int row, ReadOnlySpan<Run> runs, Span<float> dst)
+    private void GatherRow(float* img, int row, ReadOnlySpan<Run> runs, float* dst)
     {
-        int k = g.Kernel, s = g.Stride, p = g.Padding;
+        int k = g.Kernel, s = g.Stride, p = g.Padding, width = g.Width;
         int c = row / (k * k), ky = row / k % k, kx = row % k;
-        (int inside0, int inside1) = CpuBackend.InsideRange(g.OutWidth, g.Width, s, p, kx);
-        foreach (Run run in runs)
+        (int inside0, int inside1) = CpuBackend.InsideRange(g.OutWidth, width, s, p, kx);
+        float* channel = img + c * g.InPlane;
+        foreach (ref readonly Run run in runs)
         {
-            Span<float> d = dst.Slice(run.Pos, run.Length);
-            int iy = run.Oy * s - p + ky;
-            int a = Math.Max(run.Ox, inside0), b = Math.Min(run.Ox + run.Length, inside1);
+            float* d = dst + run.Pos;
+            int len = run.Length, iy = run.Top + ky;
+            int a = Math.Max(run.Ox, inside0) - run.Ox, b = Math.Min(run.Ox + len, inside1) - run.Ox;
             if ((uint)iy >= (uint)g.Height || a >= b)
             {
-                d.Clear();
-                continue;
+                a = b = len;
             }
 
-            // The padding cuts at most a few positions off either end of a run.
-            for (int j = 0; j < a - run.Ox; j++)
+            // The padding cuts a few positions off either end of a run (or all of it).
+            for (int j = 0; j < a; j++)
             {
                 d[j] = 0f;
             }
 
-            for (int j = b - run.Ox; j < d.Length; j++)
+            for (int j = b; j < len; j++)
             {
                 d[j] = 0f;
             }
 
-            ReadOnlySpan<float> line = image.AsSpan(((run.Sample * g.Channels + c) * g.Height + iy) * g.Width, g.Width);
-            int ix = a * s - p + kx;
-            if (s == 1)
+            if (a < b)
             {
-                line.Slice(ix, b - a).CopyTo(d[(a - run.Ox)..(b - run.Ox)]);
-            }
-            else
-            {
-                CpuBackend.StridedCopy(line, ix, s, d, a - run.Ox, b - run.Ox);
+                float* line = channel + run.Plane + iy * width;
+                int ix = (run.Ox + a) * s - p + kx;
+                Copy(line, width, ix, s, d + a, b - a);
             }
         }
     }
 
-    // Columns Pos .. Pos + Length − 1 of a block: window positions Ox .. on line Oy of Sample.
-    private readonly record struct Run(int Pos, int Length, int Sample, int Oy, int Ox);
+    // d[j] = line[ix + j·s] for j < count. Stride 2 takes eight values from 16 loaded ones
+    // (the even lanes, or the odd lanes of the 16 one earlier where 16 would pass the line's
+    // end; a last partial step redoes the final eight), stride 1 copies vectors.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy(float* line, int width, int ix, int s, float* d, int count)
+    {
+        if (s == 2 && Avx2.IsSupported && count >= 8 && width >= 16)
+        {
+            for (int j = 0; j < count; j += 8)
+            {
+                int jj = Math.Min(j, count - 8);
+                int at = ix + 2 * jj;
+                Vector256<float> v = at + 16 <= width
+                    ? Avx.Shuffle(Avx.LoadVector256(line + at), Avx.LoadVector256(line + at + 8), 0b10_00_10_00)
+                    : Avx.Shuffle(Avx.LoadVector256(line + at - 1), Avx.LoadVector256(line + at + 7), 0b11_01_11_01);
+                Avx.Store(d + jj, Avx2.Permute4x64(v.AsDouble(), 0b11_01_10_00).AsSingle());
+            }
+
+            return;
+        }
+
+        if (s == 1)
+        {
+            int j = 0;
+            for (; j + 8 <= count; j += 8)
+            {
+                Vector256.Store(Vector256.Load(line + ix + j), d + j);
+            }
+
+            for (; j < count; j++)
+            {
+                d[j] = line[ix + j];
+            }
+
+            return;
+        }
+
+        for (int j = 0; j < count; j++)
+        {
+            d[j] = line[ix + j * s];
+        }
+    }
+
+    // dst[j·ldDst + r] = src[r·ldSrc + j] for an 8×8 block.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8(float* src, int ldSrc, float* dst, int ldDst)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + ldSrc);
+        Vector256<float> r2 = Avx.LoadVector256(src + 2 * ldSrc), r3 = Avx.LoadVector256(src + 3 * ldSrc);
+        Vector256<float> r4 = Avx.LoadVector256(src + 4 * ldSrc), r5 = Avx.LoadVector256(src + 5 * ldSrc);
+        Vector256<float> r6 = Avx.LoadVector256(src + 6 * ldSrc), r7 = Avx.LoadVector256(src + 7 * ldSrc);
+
+        // Pairs of rows interleaved, then 2×2 blocks, then the 128-bit halves.
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
+        Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
+        Vector256<float> t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0b01_00_01_00), u1 = Avx.Shuffle(t0, t2, 0b11_10_11_10);
+        Vector256<float> u2 = Avx.Shuffle(t1, t3, 0b01_00_01_00), u3 = Avx.Shuffle(t1, t3, 0b11_10_11_10);
+        Vector256<float> u4 = Avx.Shuffle(t4, t6, 0b01_00_01_00), u5 = Avx.Shuffle(t4, t6, 0b11_10_11_10);
+        Vector256<float> u6 = Avx.Shuffle(t5, t7, 0b01_00_01_00), u7 = Avx.Shuffle(t5, t7, 0b11_10_11_10);
+        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(dst + ldDst, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(dst + 2 * ldDst, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(dst + 3 * ldDst, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(dst + 4 * ldDst, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(dst + 5 * ldDst, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(dst + 6 * ldDst, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(dst + 7 * ldDst, Avx.Permute2x128(u3, u7, 0x31));
+    }
+
+    // Columns Pos .. Pos + Length − 1 of a block: window positions Ox .. of one output line,
+    // whose sample starts at Plane in the image and whose windows start at input row Top.
+    private readonly record struct Run(int Pos, int Length, int Plane, int Top, int Ox);
 }
