@@ -33,6 +33,7 @@ internal static unsafe class Gemm<T>
     private const int MC = 96;
     private const int NB = 256;
     private const int NC = 1024;
+    private const int SplitK = 4096;
 
     public static void Run(
         bool transA,
@@ -69,6 +70,12 @@ internal static unsafe class Gemm<T>
             return;
         }
 
+        if (threads > 1 && m <= MC && n <= NB && k >= 2 * SplitK && alpha != T.Zero)
+        {
+            RunSplitK(transA, transB, m, n, k, alpha, a, b, beta, c, threads, bRows);
+            return;
+        }
+
         // With beta = 0 the first k-slice stores its tiles instead of adding them to a cleared
         // C: one pass less over C, which for a convolution's column matrix is tens of MB.
         bool overwrite = beta == T.Zero && k > 0 && alpha != T.Zero;
@@ -82,9 +89,28 @@ internal static unsafe class Gemm<T>
             return;
         }
 
+        RunRange(transA, transB, m, n, k, (0, k), alpha, a, b, bRows, c, overwrite, threads);
+    }
+
+    // C (+)= alpha·op(A)·op(B) over inner indices kRange only.
+    private static void RunRange(
+        bool transA,
+        bool transB,
+        int m,
+        int n,
+        int k,
+        (int Start, int End) kRange,
+        T alpha,
+        ArraySegment<T> a,
+        ArraySegment<T> b,
+        IRowSource<T>? bRows,
+        ArraySegment<T> c,
+        bool overwrite,
+        int threads)
+    {
         int mPanels = (m + MR - 1) / MR;
         int nPanels = (Math.Min(n, NC) + NR - 1) / NR;
-        int kcMax = Math.Min(KC, k);
+        int kcMax = Math.Min(KC, kRange.End - kRange.Start);
         T[] packA = ArrayPool<T>.Shared.Rent(mPanels * MR * kcMax);
         T[] packB = ArrayPool<T>.Shared.Rent(nPanels * NR * kcMax);
         try
@@ -93,11 +119,11 @@ internal static unsafe class Gemm<T>
             for (int j0 = 0; j0 < n; j0 += NC)
             {
                 var cols = (Start: j0, End: Math.Min(n, j0 + NC));
-                for (int k0 = 0; k0 < k; k0 += KC)
+                for (int k0 = kRange.Start; k0 < kRange.End; k0 += KC)
                 {
-                    int kc = Math.Min(KC, k - k0);
+                    int kc = Math.Min(KC, kRange.End - k0);
                     PackAll(transA, transB, m, n, k, k0, kc, cols, alpha, a, b, bRows, packA, packB, threads);
-                    RunTiles(m, n, cols, kc, overwrite && k0 == 0, packA, packB, c, threads);
+                    RunTiles(m, n, cols, kc, overwrite && k0 == kRange.Start, packA, packB, c, threads);
                 }
             }
         }
@@ -105,6 +131,54 @@ internal static unsafe class Gemm<T>
         {
             ArrayPool<T>.Shared.Return(packA);
             ArrayPool<T>.Shared.Return(packB);
+        }
+    }
+
+    // A product of one tile block and a long inner dimension (a weight gradient summed over
+    // every position of a batch, 32×16×65536 in the dSprites network) would run on one
+    // thread: its k range is cut into pieces of SplitK, computed side by side into their own
+    // tiles and then added in piece order. The pieces depend only on k, so the result does not
+    // depend on the thread count (its rounding differs from the unsplit sum's).
+    private static void RunSplitK(
+        bool transA,
+        bool transB,
+        int m,
+        int n,
+        int k,
+        T alpha,
+        ArraySegment<T> a,
+        ArraySegment<T> b,
+        T beta,
+        ArraySegment<T> c,
+        int threads,
+        IRowSource<T>? bRows)
+    {
+        int pieces = (k + SplitK - 1) / SplitK, mn = m * n;
+        T[] partial = ArrayPool<T>.Shared.Rent(pieces * mn);
+        try
+        {
+            Parallelism.For(pieces, threads, piece =>
+            {
+                var range = (piece * SplitK, Math.Min(k, (piece + 1) * SplitK));
+                RunRange(transA, transB, m, n, k, range, alpha, a, b, bRows,
+                    new ArraySegment<T>(partial, piece * mn, mn), overwrite: true, threads: 1);
+            });
+
+            Span<T> dst = c.AsSpan(0, mn);
+            for (int i = 0; i < mn; i++)
+            {
+                T sum = beta == T.Zero ? T.Zero : beta * dst[i];
+                for (int piece = 0; piece < pieces; piece++)
+                {
+                    sum += partial[piece * mn + i];
+                }
+
+                dst[i] = sum;
+            }
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(partial);
         }
     }
 
@@ -182,25 +256,29 @@ internal static unsafe class Gemm<T>
             dst.Clear();
         }
 
-        for (int r = 0; r < rows; r++)
+        if (!transA)
         {
-            int row = row0 + r;
-            if (!transA)
+            // A stored m×k: each row is contiguous.
+            for (int r = 0; r < rows; r++)
             {
-                // A stored m×k: row is contiguous.
-                ReadOnlySpan<T> src = a.AsSpan(row * k + k0, kc);
+                ReadOnlySpan<T> src = a.AsSpan((row0 + r) * k + k0, kc);
                 for (int kk = 0; kk < kc; kk++)
                 {
                     dst[kk * MR + r] = alpha * src[kk];
                 }
             }
-            else
+        }
+        else
+        {
+            // A stored k×m: op(A)[row, kk] = A[kk, row], so the panel's rows at one kk are
+            // contiguous in A.
+            for (int kk = 0; kk < kc; kk++)
             {
-                // A stored k×m: op(A)[row, kk] = A[kk, row].
-                ReadOnlySpan<T> src = a.AsSpan(k0 * m + row, (kc - 1) * m + 1);
-                for (int kk = 0; kk < kc; kk++)
+                ReadOnlySpan<T> src = a.AsSpan((k0 + kk) * m + row0, rows);
+                Span<T> group = dst.Slice(kk * MR, rows);
+                for (int r = 0; r < rows; r++)
                 {
-                    dst[kk * MR + r] = alpha * src[kk * m];
+                    group[r] = alpha * src[r];
                 }
             }
         }
@@ -244,7 +322,33 @@ internal static unsafe class Gemm<T>
                 dst.Clear();
             }
 
-            for (int cIdx = 0; cIdx < cols; cIdx++)
+            int cIdx = 0;
+            if (typeof(T) == typeof(float) && Avx.IsSupported && kc >= 8)
+            {
+                // Eight columns at a time, transposed in 8×8 register blocks.
+                fixed (T* pb = b.AsSpan(), pd = dst)
+                {
+                    for (; cIdx + 8 <= cols; cIdx += 8)
+                    {
+                        float* src = (float*)pb + (col0 + cIdx) * k + k0;
+                        int kk = 0;
+                        for (; kk + 8 <= kc; kk += 8)
+                        {
+                            Transpose.Block8((float*)src + kk, k, (float*)pd + kk * NR + cIdx, NR);
+                        }
+
+                        for (; kk < kc; kk++)
+                        {
+                            for (int j = 0; j < 8; j++)
+                            {
+                                ((float*)pd)[kk * NR + cIdx + j] = src[j * k + kk];
+                            }
+                        }
+                    }
+                }
+            }
+
+            for (; cIdx < cols; cIdx++)
             {
                 ReadOnlySpan<T> src = b.AsSpan((col0 + cIdx) * k + k0, kc);
                 for (int kk = 0; kk < kc; kk++)

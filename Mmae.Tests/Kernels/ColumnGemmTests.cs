@@ -14,8 +14,9 @@ public sealed class ColumnGemmTests
 {
     /// <summary>(N, C, H, W, k, s, p, m): odd sides, strides 1 to 3, padding up to k − 1, lines
     /// of 16 and more where stride 2 takes the vector path (and its end-of-line variant), a
-    /// column count that is no multiple of any panel width, and a product longer than one
-    /// inner-dimension slice of the GEMM.</summary>
+    /// column count that is no multiple of any panel width, a product longer than one
+    /// inner-dimension slice of the GEMM, and a weight gradient long enough (8192 positions)
+    /// for the GEMM to split its inner dimension over threads.</summary>
     public static TheoryData<int, int, int, int, int, int, int, int> Cases() => new()
     {
         { 1, 1, 1, 1, 1, 1, 0, 1 },
@@ -26,6 +27,7 @@ public sealed class ColumnGemmTests
         { 2, 3, 11, 40, 4, 2, 1, 13 },
         { 2, 32, 32, 32, 4, 2, 1, 64 },
         { 3, 20, 9, 9, 3, 1, 1, 33 },
+        { 32, 1, 32, 32, 4, 2, 1, 6 },
     };
 
     [Theory]
