@@ -8,7 +8,8 @@ namespace Mmae.Bench;
 /// <summary>
 /// The convolution products of the dSprites encoder at one batch size, two ways: the column
 /// matrix written by Im2Col and then multiplied, against the implicit product that gathers it
-/// while packing (<see cref="IColumnGemm"/>). Rounds alternate, so drift hits both alike.
+/// while packing (<see cref="IColumnGemm"/>); and the input gradient through the whole column
+/// matrix against a few samples at a time. Rounds alternate, so drift hits both alike.
 /// </summary>
 public static class ColumnGemmFigure
 {
@@ -26,8 +27,9 @@ public static class ColumnGemmFigure
             int kk = g.ColumnRows, l = g.ColumnCols;
             DeviceBuffer x = Random(g.InputLength), w = Random(o * kk), dy = Random(o * l);
             DeviceBuffer cols = be.Allocate(kk * l), y = be.Allocate(o * l), dw = be.Allocate(o * kk);
-            var times = new List<double>[4];
-            for (int i = 0; i < 4; i++)
+            DeviceBuffer dyT = be.Allocate(o * l), dx = be.Allocate(g.InputLength);
+            var times = new List<double>[6];
+            for (int i = 0; i < 6; i++)
             {
                 times[i] = [];
             }
@@ -46,10 +48,17 @@ public static class ColumnGemmFigure
                     be.Gemm(false, true, o, kk, l, 1f, dy, cols, 0f, dw);
                 },
                 () => be.GemmColumns(true, o, kk, l, 1f, dy, x, g, 0f, dw),
+                () =>
+                {
+                    be.SwapLeadingAxes(dy, batch, o, g.OutPlane, dyT);
+                    be.Gemm(true, false, kk, l, o, 1f, w, dyT, 0f, cols);
+                    be.Col2Im(cols, g, dx);
+                },
+                () => be.GemmCol2Im(w, o, dy, g, dx),
             ];
             for (int round = 0; round < 25; round++)
             {
-                for (int i = 0; i < 4; i++)
+                for (int i = 0; i < 6; i++)
                 {
                     var sw = Stopwatch.StartNew();
                     ways[i]();
@@ -61,7 +70,8 @@ public static class ColumnGemmFigure
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"conv {c,3}→{o,3} at {side,2}²: y = w·cols {Median(times[0]),6:F2} ms stored, "
                 + $"{Median(times[1]),6:F2} ms implicit; dw = dy·colsᵀ {Median(times[2]),6:F2} ms stored, "
-                + $"{Median(times[3]),6:F2} ms implicit"));
+                + $"{Median(times[3]),6:F2} ms implicit; dx = col2im(wᵀ·dy) {Median(times[4]),6:F2} ms stored, "
+                + $"{Median(times[5]),6:F2} ms in slices"));
         }
     }
 }

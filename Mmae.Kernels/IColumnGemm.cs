@@ -3,7 +3,7 @@ namespace Mmae.Kernels;
 /// <summary>
 /// A backend that multiplies by a convolution's column matrix without writing it out (an
 /// "implicit GEMM"). Backends without it get <see cref="IBackend.Im2Col"/> followed by
-/// <see cref="IBackend.Gemm"/>, which gives the same values.
+/// <see cref="IBackend.Gemm"/> (and <see cref="IBackend.Col2Im"/>), which give the same values.
 /// </summary>
 public interface IColumnGemm
 {
@@ -24,4 +24,12 @@ public interface IColumnGemm
         ConvGeometry g,
         float beta,
         DeviceBuffer c);
+
+    /// <summary>
+    /// x = col2im(wᵀ · Y), the adjoint of y = w·im2col(x) in x: a convolution's input gradient
+    /// and a transposed convolution's output. w is <paramref name="channels"/> × K row-major
+    /// (K = g.ColumnRows), y is (N, channels, OH, OW) read as channels × L, and x, (N, C, H, W)
+    /// under <paramref name="g"/>, is overwritten.
+    /// </summary>
+    void GemmCol2Im(DeviceBuffer w, int channels, DeviceBuffer y, ConvGeometry g, DeviceBuffer x);
 }

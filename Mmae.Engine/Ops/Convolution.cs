@@ -63,10 +63,8 @@ public static partial class Ops
 
             if (x.RequiresGrad)
             {
-                var dCols = Workspace.Rent(be, kk * l);
-                be.Gemm(true, false, kk, l, o, 1f, w.Data, dyT, 0f, dCols);
                 var dx = Workspace.Rent(be, x.Length);
-                be.Col2Im(dCols, g, dx);
+                GemmCol2Im(be, w.Data, o, dy, dyT, g, dx);
                 Autograd.Accumulate(x, dx, owned: true);
             }
 
@@ -101,12 +99,22 @@ public static partial class Ops
         var g = new ConvGeometry(n, o, oh, ow, k, stride, padding, h, wd);
         var be = x.Backend;
         int kk = g.ColumnRows, l = g.ColumnCols;
-        var xT = Workspace.Rent(be, c * l);
-        be.SwapLeadingAxes(x.Data, n, c, g.OutPlane, xT);
-        var cols = Workspace.Rent(be, kk * l);
-        be.Gemm(true, false, kk, l, c, 1f, w.Data, xT, 0f, cols);
+        // x as (C, L) rows: the stored product needs it here, the weight gradient later.
+        DeviceBuffer? xT = null;
+        DeviceBuffer ChannelRows()
+        {
+            if (xT is null)
+            {
+                xT = Workspace.Rent(be, c * l);
+                be.SwapLeadingAxes(x.Data, n, c, g.OutPlane, xT);
+            }
+
+            return xT;
+        }
+
         var y = Tensor.Empty(be, n, o, oh, ow);
-        be.Col2Im(cols, g, y.Data);
+        GemmCol2Im(be, w.Data, c, x.Data, be is IColumnGemm ? null : ChannelRows(), g, y.Data);
+
         if (b is not null)
         {
             be.AddChannelBias(y.Data, b.Data, n, o, g.InPlane);
@@ -120,7 +128,7 @@ public static partial class Ops
             if (w.RequiresGrad)
             {
                 var dw = Autograd.GradTarget(w, out float beta);
-                GemmColumns(be, true, c, kk, l, xT, dy, g, dCols, beta, dw);
+                GemmColumns(be, true, c, kk, l, ChannelRows(), dy, g, dCols, beta, dw);
             }
 
             if (x.RequiresGrad)
@@ -171,6 +179,28 @@ public static partial class Ops
         {
             be.Gemm(false, transposeColumns, m, n, k, 1f, a, cols, beta, c);
         }
+    }
+
+    // x = col2im(wᵀ·yT), yT = y as (channels, L), which only backends without IColumnGemm
+    // need (they multiply into the stored column matrix and scatter it).
+    private static void GemmCol2Im(
+        IBackend be,
+        DeviceBuffer w,
+        int channels,
+        DeviceBuffer y,
+        DeviceBuffer? yT,
+        ConvGeometry g,
+        DeviceBuffer x)
+    {
+        if (be is IColumnGemm columnGemm)
+        {
+            columnGemm.GemmCol2Im(w, channels, y, g, x);
+            return;
+        }
+
+        var cols = Workspace.Rent(be, g.ColumnRows * g.ColumnCols);
+        be.Gemm(true, false, g.ColumnRows, g.ColumnCols, channels, 1f, w, yT!, 0f, cols);
+        be.Col2Im(cols, g, x);
     }
 
     private static void BiasGradient(Tensor? b, DeviceBuffer dy, int batch, int channels, int spatial)

@@ -18,24 +18,75 @@ internal interface IRowSource<T>
 
 // The column matrix of ConvGeometry (K × L) read straight from the image: the GEMM gathers the
 // window values while it packs its panels, so the matrix, tens of MB for the dSprites layers,
-// is never written to memory and read back. The values are those Im2Col writes, so a product
-// with this source equals Im2Col followed by Gemm bit for bit. Both methods are called from
-// several threads at once and keep no state.
-internal sealed unsafe class ColumnMatrix(float[] image, ConvGeometry g) : IRowSource<float>
+// is never written to memory and read back. The image is first rearranged (one pass, about
+// its own size) into zero-padded phase planes: for stride s, plane (py, px) of channel c holds
+// padded pixels (i·s + py, j·s + px). Column-matrix row (c, ky, kx) at window (oy, ox) is then
+// phase (ky mod s, kx mod s) at (oy + ky/s, ox + kx/s), so a line of windows is one contiguous
+// run of a phase plane: no bounds, no padding tests, no strided loads while packing. The values
+// are those Im2Col writes, so a product with this source equals Im2Col followed by Gemm bit for
+// bit. Both methods are called from several threads at once and keep no state.
+internal sealed unsafe class ColumnMatrix : IRowSource<float>
 {
     // Rows gathered together before the transposed store: one 8×8 block transpose per step.
     private const int Group = 8;
 
+    private readonly float[] _phases;
+    private readonly ConvGeometry _g;
+    private readonly int _side; // values per image plane: s² phase planes of _rowsQ × _colsQ
+    private readonly int _rowsQ;
+    private readonly int _colsQ;
+
+    // Per (ky, kx): the phase plane (ky mod s, kx mod s) and the shift (ky/s, kx/s) within it.
+    private readonly int[] _windowOffsets;
+
+    /// <summary>Rearranges <paramref name="image"/> into <paramref name="phases"/> (at least
+    /// <see cref="PhaseLength"/> values), spread over <paramref name="threads"/>.</summary>
+    public ColumnMatrix(float[] image, ConvGeometry g, float[] phases, int threads)
+    {
+        _g = g;
+        _phases = phases;
+        (_rowsQ, _colsQ) = PhaseSides(g);
+        _side = g.Stride * g.Stride * _rowsQ * _colsQ;
+        int s = g.Stride;
+        _windowOffsets = new int[g.Kernel * g.Kernel];
+        for (int ky = 0; ky < g.Kernel; ky++)
+        {
+            for (int kx = 0; kx < g.Kernel; kx++)
+            {
+                _windowOffsets[ky * g.Kernel + kx] =
+                    ((ky % s) * s + kx % s) * _rowsQ * _colsQ + (ky / s) * _colsQ + kx / s;
+            }
+        }
+
+        Debug.Assert(phases.Length >= PhaseLength(g));
+        int planes = g.Batch * g.Channels;
+        Parallelism.ForChunks(planes, Math.Max(1, (1 << 13) / Math.Max(1, _side)), threads, (p0, p1) =>
+        {
+            for (int plane = p0; plane < p1; plane++)
+            {
+                FillPhases(image.AsSpan(plane * g.InPlane, g.InPlane), phases.AsSpan(plane * _side, _side));
+            }
+        });
+    }
+
+    /// <summary>Values the phase planes of <paramref name="g"/> take.</summary>
+    public static int PhaseLength(ConvGeometry g)
+    {
+        (int rows, int cols) = PhaseSides(g);
+        return g.Batch * g.Channels * g.Stride * g.Stride * rows * cols;
+    }
+
     public void PackRows(int row0, int rows, int start, int count, Span<float> dst, int ld)
     {
         Debug.Assert(rows == 0 || (rows - 1) * ld + count <= dst.Length);
-        Span<Run> runs = stackalloc Run[count + 2];
-        runs = runs[..SplitRuns(start, count, runs)];
-        fixed (float* img = image, pd = dst)
+        Span<int> runs = stackalloc int[2 * (count + 2)];
+        int runCount = SplitRuns(start, count, runs);
+        fixed (float* ph = _phases, pd = dst)
         {
-            for (int r = 0; r < rows; r++)
+            var row = new RowCursor(_g, row0);
+            for (int r = 0; r < rows; r++, row.Next())
             {
-                GatherRow(img, row0 + r, runs, pd + r * ld);
+                GatherRow(ph + RowOffset(row), runs[..(2 * runCount)], pd + r * ld);
             }
         }
     }
@@ -43,18 +94,19 @@ internal sealed unsafe class ColumnMatrix(float[] image, ConvGeometry g) : IRowS
     public void PackColumns(int row0, int rows, int start, int count, Span<float> dst, int ld)
     {
         Debug.Assert(rows <= ld && (count - 1) * ld + rows <= dst.Length);
-        Span<Run> runs = stackalloc Run[count + 2];
-        runs = runs[..SplitRuns(start, count, runs)];
+        Span<int> runs = stackalloc int[2 * (count + 2)];
+        runs = runs[..(2 * SplitRuns(start, count, runs))];
         float[]? rented = count > 512 ? new float[Group * count] : null;
         Span<float> block = rented ?? stackalloc float[Group * count];
-        fixed (float* img = image, pd = dst, pb = block)
+        fixed (float* ph = _phases, pd = dst, pb = block)
         {
+            var row = new RowCursor(_g, row0);
             for (int r0 = 0; r0 < rows; r0 += Group)
             {
                 int group = Math.Min(Group, rows - r0);
-                for (int r = 0; r < group; r++)
+                for (int r = 0; r < group; r++, row.Next())
                 {
-                    GatherRow(img, row0 + r0 + r, runs, pb + r * count);
+                    GatherRow(ph + RowOffset(row), runs, pb + r * count);
                 }
 
                 int j = 0;
@@ -77,24 +129,71 @@ internal sealed unsafe class ColumnMatrix(float[] image, ConvGeometry g) : IRowS
         }
     }
 
-    // Columns start .. start + count − 1 cut where the output line (sample, oy) changes.
-    private int SplitRuns(int start, int count, Span<Run> runs)
+    // Phase plane sides: the padded image's rows and columns divided by the stride, rounded up.
+    private static (int Rows, int Cols) PhaseSides(ConvGeometry g) =>
+        ((g.Height + 2 * g.Padding + g.Stride - 1) / g.Stride, (g.Width + 2 * g.Padding + g.Stride - 1) / g.Stride);
+
+    // The phase planes of one image plane: phase (py, px) at (i, j) = padded pixel
+    // (i·s + py, j·s + px), zero in the padding and past the padded image.
+    private void FillPhases(ReadOnlySpan<float> plane, Span<float> dst)
     {
-        Debug.Assert(start >= 0 && start + count <= g.ColumnCols);
-        int outWidth = g.OutWidth;
-        int sample = start / g.OutPlane, q = start % g.OutPlane;
+        int s = _g.Stride, p = _g.Padding, width = _g.Width;
+        for (int py = 0; py < s; py++)
+        {
+            for (int px = 0; px < s; px++)
+            {
+                Span<float> phase = dst.Slice((py * s + px) * _rowsQ * _colsQ, _rowsQ * _colsQ);
+
+                // Columns j whose pixel j·s + px − p lies inside the image.
+                (int j0, int j1) = CpuBackend.InsideRange(_colsQ, width, s, p, px);
+                for (int i = 0; i < _rowsQ; i++)
+                {
+                    Span<float> line = phase.Slice(i * _colsQ, _colsQ);
+                    int iy = i * s + py - p;
+                    if ((uint)iy >= (uint)_g.Height || j0 >= j1)
+                    {
+                        line.Clear();
+                        continue;
+                    }
+
+                    line[..j0].Clear();
+                    line[j1..].Clear();
+                    ReadOnlySpan<float> src = plane.Slice(iy * width, width);
+                    if (s == 1)
+                    {
+                        src.Slice(j0 - p + px, j1 - j0).CopyTo(line[j0..j1]);
+                    }
+                    else
+                    {
+                        CpuBackend.StridedCopy(src, j0 * s + px - p, s, line, j0, j1);
+                    }
+                }
+            }
+        }
+    }
+
+    // Columns start .. start + count − 1 cut where the output line (sample, oy) changes, as
+    // pairs (offset of the run's first window in the phase planes, relative to a row's start;
+    // length).
+    private int SplitRuns(int start, int count, Span<int> runs)
+    {
+        Debug.Assert(start >= 0 && start + count <= _g.ColumnCols);
+        int outWidth = _g.OutWidth, channelBlock = _g.Channels * _side;
+        int sample = start / _g.OutPlane, q = start % _g.OutPlane;
         int oy = q / outWidth, ox = q % outWidth;
         int n = 0;
         for (int pos = 0; pos < count;)
         {
             int len = Math.Min(count - pos, outWidth - ox);
-            runs[n++] = new Run(pos, len, sample * g.Channels * g.InPlane, oy * g.Stride - g.Padding, ox);
+            runs[2 * n] = sample * channelBlock + oy * _colsQ + ox;
+            runs[2 * n + 1] = len;
+            n++;
             pos += len;
             ox += len;
             if (ox == outWidth)
             {
                 ox = 0;
-                if (++oy == g.OutHeight)
+                if (++oy == _g.OutHeight)
                 {
                     oy = 0;
                     sample++;
@@ -105,88 +204,104 @@ internal sealed unsafe class ColumnMatrix(float[] image, ConvGeometry g) : IRowS
         return n;
     }
 
-    // Row `row` of the column matrix at the columns of `runs`, into dst[run.Pos ..].
+    // Where row (c, ky, kx) starts in the phase planes of sample 0 at window (0, 0).
+    private int RowOffset(in RowCursor row) => row.C * _side + _windowOffsets[row.Window];
+
+    // One row of the column matrix at the columns of `runs`, packed contiguously into dst.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void GatherRow(float* img, int row, ReadOnlySpan<Run> runs, float* dst)
+    private static void GatherRow(float* rowStart, ReadOnlySpan<int> runs, float* dst)
     {
-        int k = g.Kernel, s = g.Stride, p = g.Padding, width = g.Width;
-        int c = row / (k * k), ky = row / k % k, kx = row % k;
-        (int inside0, int inside1) = CpuBackend.InsideRange(g.OutWidth, width, s, p, kx);
-        float* channel = img + c * g.InPlane;
-        foreach (ref readonly Run run in runs)
+        for (int i = 0; i < runs.Length; i += 2)
         {
-            float* d = dst + run.Pos;
-            int len = run.Length, iy = run.Top + ky;
-            int a = Math.Max(run.Ox, inside0) - run.Ox, b = Math.Min(run.Ox + len, inside1) - run.Ox;
-            if ((uint)iy >= (uint)g.Height || a >= b)
-            {
-                a = b = len;
-            }
-
-            // The padding cuts a few positions off either end of a run (or all of it).
-            for (int j = 0; j < a; j++)
-            {
-                d[j] = 0f;
-            }
-
-            for (int j = b; j < len; j++)
-            {
-                d[j] = 0f;
-            }
-
-            if (a < b)
-            {
-                float* line = channel + run.Plane + iy * width;
-                int ix = (run.Ox + a) * s - p + kx;
-                Copy(line, width, ix, s, d + a, b - a);
-            }
+            float* src = rowStart + runs[i];
+            int len = runs[i + 1];
+            Copy(src, dst, len);
+            dst += len;
         }
     }
 
-    // d[j] = line[ix + j·s] for j < count. Stride 2 takes eight values from 16 loaded ones
-    // (the even lanes, or the odd lanes of the 16 one earlier where 16 would pass the line's
-    // end; a last partial step redoes the final eight), stride 1 copies vectors.
+    // dst[0 .. len) = src[0 .. len), whole vectors where len allows (the last one overlapping).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy(float* line, int width, int ix, int s, float* d, int count)
+    internal static void Copy(float* src, float* dst, int len)
     {
-        if (s == 2 && Avx2.IsSupported && count >= 8 && width >= 16)
-        {
-            for (int j = 0; j < count; j += 8)
-            {
-                int jj = Math.Min(j, count - 8);
-                int at = ix + 2 * jj;
-                Vector256<float> v = at + 16 <= width
-                    ? Avx.Shuffle(Avx.LoadVector256(line + at), Avx.LoadVector256(line + at + 8), 0b10_00_10_00)
-                    : Avx.Shuffle(Avx.LoadVector256(line + at - 1), Avx.LoadVector256(line + at + 7), 0b11_01_11_01);
-                Avx.Store(d + jj, Avx2.Permute4x64(v.AsDouble(), 0b11_01_10_00).AsSingle());
-            }
-
-            return;
-        }
-
-        if (s == 1)
+        if (len >= 8)
         {
             int j = 0;
-            for (; j + 8 <= count; j += 8)
+            for (; j + 8 <= len; j += 8)
             {
-                Vector256.Store(Vector256.Load(line + ix + j), d + j);
+                Vector256.Store(Vector256.Load(src + j), dst + j);
             }
 
-            for (; j < count; j++)
+            if (j < len)
             {
-                d[j] = line[ix + j];
+                Vector256.Store(Vector256.Load(src + len - 8), dst + len - 8);
             }
 
             return;
         }
 
-        for (int j = 0; j < count; j++)
+        for (int j = 0; j < len; j++)
         {
-            d[j] = line[ix + j * s];
+            dst[j] = src[j];
         }
     }
 
-    // Columns Pos .. Pos + Length − 1 of a block: window positions Ox .. of one output line,
-    // whose sample starts at Plane in the image and whose windows start at input row Top.
-    private readonly record struct Run(int Pos, int Length, int Plane, int Top, int Ox);
+    // (c, window index ky·k + kx) of a column-matrix row, stepped without divisions.
+    private struct RowCursor(ConvGeometry g, int row)
+    {
+        private readonly int _window = g.Kernel * g.Kernel;
+
+        public int C { get; private set; } = row / (g.Kernel * g.Kernel);
+
+        public int Window { get; private set; } = row % (g.Kernel * g.Kernel);
+
+        public void Next()
+        {
+            if (++Window == _window)
+            {
+                Window = 0;
+                C++;
+            }
+        }
+    }
+}
+
+// y (N, channels, plane) read as the channels × N·plane matrix of its channel rows, from
+// column `offset` on: the B operand of col2im(wᵀ·y) without swapping y's leading axes.
+internal sealed unsafe class ChannelRows(float[] y, int batch, int channels, int plane, int offset) : IRowSource<float>
+{
+    public void PackRows(int row0, int rows, int start, int count, Span<float> dst, int ld)
+    {
+        Debug.Assert(row0 + rows <= channels && offset + start + count <= batch * plane);
+        Debug.Assert(rows == 0 || (rows - 1) * ld + count <= dst.Length);
+
+        // (offset in y of the run's first value for channel 0, length), split at samples.
+        Span<int> runs = stackalloc int[2 * (count / Math.Max(1, plane) + 2)];
+        int runCount = 0;
+        for (int pos = 0, l = offset + start; pos < count; runCount++)
+        {
+            int n = l / plane, q = l % plane, len = Math.Min(count - pos, plane - q);
+            runs[2 * runCount] = n * channels * plane + q;
+            runs[2 * runCount + 1] = len;
+            pos += len;
+            l += len;
+        }
+
+        fixed (float* py = y, pd = dst)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                float* src = py + (row0 + r) * plane, d = pd + r * ld;
+                for (int i = 0; i < 2 * runCount; i += 2)
+                {
+                    ColumnMatrix.Copy(src + runs[i], d, runs[i + 1]);
+                    d += runs[i + 1];
+                }
+            }
+        }
+    }
+
+    // GemmCol2Im multiplies by this matrix untransposed only.
+    public void PackColumns(int row0, int rows, int start, int count, Span<float> dst, int ld) =>
+        throw new NotSupportedException("ChannelRows packs rows only.");
 }

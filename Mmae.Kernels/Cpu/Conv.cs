@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -15,6 +16,9 @@ public sealed partial class CpuBackend : IColumnGemm
 {
     // Aim for at least this many elements per task, so hand-offs stay a small cost.
     private const int PlaneChunk = 1 << 13;
+
+    // Column-matrix elements GemmCol2Im makes at a time (8 MB).
+    private const int ScatterChunk = 1 << 21;
 
     /// <inheritdoc/>
     public void Im2Col(DeviceBuffer x, ConvGeometry g, DeviceBuffer cols)
@@ -58,8 +62,16 @@ public sealed partial class CpuBackend : IColumnGemm
                 + $"{k}×{n}, or the image holds {pi.Length} values.");
         }
 
-        Gemm<float>.RunSlices(false, transposeColumns, m, n, k, alpha, F(a), default, beta, F(c), Threads,
-            new ColumnMatrix(pi, g));
+        float[] phases = ArrayPool<float>.Shared.Rent(ColumnMatrix.PhaseLength(g));
+        try
+        {
+            Gemm<float>.RunSlices(false, transposeColumns, m, n, k, alpha, F(a), default, beta, F(c), Threads,
+                new ColumnMatrix(pi, g, phases, Threads));
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(phases);
+        }
     }
 
     /// <inheritdoc/>
@@ -67,14 +79,68 @@ public sealed partial class CpuBackend : IColumnGemm
     {
         float[] pc = F(cols), px = F(x);
         Debug.Assert(px.Length >= g.InputLength && pc.Length >= g.ColumnRows * g.ColumnCols);
-        int planes = g.Batch * g.Channels;
+        Col2Im(pc, g, px, 0);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>A few samples at a time: their slice of the column matrix (up to 8 MB) is
+    /// multiplied out and scattered while it is still in cache, and y is read in place.</remarks>
+    public void GemmCol2Im(DeviceBuffer w, int channels, DeviceBuffer y, ConvGeometry g, DeviceBuffer x)
+    {
+        float[] pw = F(w), py = F(y), px = F(x);
+        int kk = g.ColumnRows, plane = g.OutPlane;
+        if (pw.Length < channels * kk || py.Length < channels * g.ColumnCols || px.Length < g.InputLength)
+        {
+            throw new ArgumentException(
+                $"GemmCol2Im: w ({pw.Length}), y ({py.Length}) or x ({px.Length}) is too short for "
+                + $"{channels} channels under {g}.");
+        }
+
+        // Small planes make short runs, which pack slower than one axis swap of y and one GEMM.
+        int perChunk = plane < 32
+            ? g.Batch
+            : Math.Clamp(ScatterChunk / Math.Max(1, kk * plane), 1, Math.Max(1, g.Batch));
+        float[] cols = ArrayPool<float>.Shared.Rent(kk * perChunk * plane);
+        float[]? yT = plane < 32 ? ArrayPool<float>.Shared.Rent(channels * g.ColumnCols) : null;
+        try
+        {
+            if (yT is not null)
+            {
+                SwapLeadingAxes(py, g.Batch, channels, plane, yT);
+                Gemm<float>.Run(true, false, kk, g.ColumnCols, channels, 1f, pw, yT, 0f, cols, Threads);
+                Col2Im(cols, g, px, 0);
+                return;
+            }
+
+            for (int n0 = 0; n0 < g.Batch; n0 += perChunk)
+            {
+                var chunk = g with { Batch = Math.Min(perChunk, g.Batch - n0) };
+                var rows = new ChannelRows(py, g.Batch, channels, plane, n0 * plane);
+                Gemm<float>.RunSlices(true, false, kk, chunk.ColumnCols, channels, 1f, pw, default, 0f, cols,
+                    Threads, rows);
+                Col2Im(cols, chunk, px, n0 * g.Channels * g.InPlane);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(cols);
+            if (yT is not null)
+            {
+                ArrayPool<float>.Shared.Return(yT);
+            }
+        }
+    }
+
+    // x[offset ..] = col2im(cols) for the samples of g.
+    private void Col2Im(float[] pc, ConvGeometry g, float[] px, int offset)
+    {
         int k2 = g.Kernel * g.Kernel;
-        ForChunks(planes, Math.Max(1, PlaneChunk / Math.Max(g.OutPlane * k2, 1)), (s, e) =>
+        ForChunks(g.Batch * g.Channels, Math.Max(1, PlaneChunk / Math.Max(g.OutPlane * k2, 1)), (s, e) =>
         {
             for (int item = s; item < e; item++)
             {
                 int n = item / g.Channels, c = item % g.Channels;
-                Span<float> plane = px.AsSpan(item * g.InPlane, g.InPlane);
+                Span<float> plane = px.AsSpan(offset + item * g.InPlane, g.InPlane);
                 plane.Clear();
                 for (int r = 0; r < k2; r++)
                 {
@@ -91,6 +157,10 @@ public sealed partial class CpuBackend : IColumnGemm
     {
         float[] ps = F(src), pd = F(dst);
         Debug.Assert(ps.Length >= rows * cols * inner && pd.Length >= rows * cols * inner);
+        SwapLeadingAxes(ps, rows, cols, inner, pd);
+    }
+
+    private void SwapLeadingAxes(float[] ps, int rows, int cols, int inner, float[] pd) =>
         ForChunks(rows * cols, Math.Max(1, ElementChunk / Math.Max(inner, 1)), (s, e) =>
         {
             for (int ij = s; ij < e; ij++)
@@ -99,7 +169,6 @@ public sealed partial class CpuBackend : IColumnGemm
                 ps.AsSpan(ij * inner, inner).CopyTo(pd.AsSpan((j * rows + i) * inner, inner));
             }
         });
-    }
 
     /// <inheritdoc/>
     public void AddChannelBias(DeviceBuffer x, DeviceBuffer bias, int batch, int channels, int spatial)

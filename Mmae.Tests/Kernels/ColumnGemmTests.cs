@@ -62,6 +62,42 @@ public sealed class ColumnGemmTests
         }
     }
 
+    /// <summary>The cases above (planes of fewer than 32 windows take the CPU's swapped path)
+    /// and a batch whose column matrix the CPU multiplies out in two slices of samples.</summary>
+    public static TheoryData<int, int, int, int, int, int, int, int> Col2ImCases()
+    {
+        TheoryData<int, int, int, int, int, int, int, int> cases = Cases();
+        cases.Add(24, 32, 32, 32, 4, 2, 1, 6);
+        return cases;
+    }
+
+    /// <summary>x = col2im(wᵀ·y) with y read in place (N, m, OH, OW) equals the stored route:
+    /// y swapped to (m, L), the column matrix multiplied out, then scattered.</summary>
+    [Theory]
+    [MemberData(nameof(Col2ImCases))]
+    public void GemmCol2Im_EqualsStoredRoute(int n, int c, int h, int w, int k, int s, int p, int m)
+    {
+        var g = new ConvGeometry(n, c, h, w, k, s, p,
+            ConvGeometry.OutputSize(h, k, s, p), ConvGeometry.OutputSize(w, k, s, p));
+        int rows = g.ColumnRows, cols = g.ColumnCols;
+        var rng = new Random(n * 999 + c * 99 + h + w + m);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var be = new CpuBackend(threads);
+            DeviceBuffer weights = be.Upload(Values(rng, m * rows)), y = be.Upload(Values(rng, m * cols));
+            DeviceBuffer yT = be.Allocate(m * cols), stored = be.Allocate(rows * cols);
+            DeviceBuffer expected = be.Upload(Values(rng, g.InputLength));
+            DeviceBuffer actual = be.Upload(Values(rng, g.InputLength));
+
+            be.SwapLeadingAxes(y, n, m, g.OutPlane, yT);
+            be.Gemm(true, false, rows, cols, m, 1f, weights, yT, 0f, stored);
+            be.Col2Im(stored, g, expected);
+            be.GemmCol2Im(weights, m, y, g, actual);
+
+            Assert.Equal(be.ToArray(expected), be.ToArray(actual));
+        }
+    }
+
     [Fact]
     public void GemmColumns_ShapeThatIsNotTheColumnMatrix_IsRefused()
     {
