@@ -8,8 +8,13 @@ namespace Mmae.Kernels.Cpu;
 /// <summary>A matrix whose entries are computed as the GEMM packs them instead of stored.</summary>
 internal interface IRowSource<T>
 {
-    /// <summary>dst[r·ld + j] = M[row0 + r, start + j] for r &lt; rows, j &lt; count.</summary>
-    void PackRows(int row0, int rows, int start, int count, Span<T> dst, int ld);
+    /// <summary>
+    /// Rows row0 .. row0 + rows − 1, columns start .. start + count − 1 into panels of
+    /// <paramref name="width"/> columns: M[row0 + r, start + j] goes to panel j / width, each
+    /// panel rows × width row-major, at dst[(j / width)·width·rows + r·width + j mod width].
+    /// Columns of the last panel past count are left as they are.
+    /// </summary>
+    void PackRows(int row0, int rows, int start, int count, Span<T> dst, int width);
 
     /// <summary>dst[j·ld + r] = M[row0 + r, start + j] for r &lt; rows, j &lt; count: the
     /// transposed block.</summary>
@@ -76,17 +81,19 @@ internal sealed unsafe class ColumnMatrix : IRowSource<float>
         return g.Batch * g.Channels * g.Stride * g.Stride * rows * cols;
     }
 
-    public void PackRows(int row0, int rows, int start, int count, Span<float> dst, int ld)
+    public void PackRows(int row0, int rows, int start, int count, Span<float> dst, int width)
     {
-        Debug.Assert(rows == 0 || (rows - 1) * ld + count <= dst.Length);
         Span<int> runs = stackalloc int[2 * (count + 2)];
-        int runCount = SplitRuns(start, count, runs);
+        int pairs = SplitRuns(start, count, runs);
+        Span<int> moves = stackalloc int[3 * (pairs + count / width + 2)];
+        moves = moves[..(3 * Moves.Split(runs[..(2 * pairs)], width, rows, moves))];
+        Debug.Assert(rows * width * ((count + width - 1) / width) <= dst.Length);
         fixed (float* ph = _phases, pd = dst)
         {
             var row = new RowCursor(_g, row0);
             for (int r = 0; r < rows; r++, row.Next())
             {
-                GatherRow(ph + RowOffset(row), runs[..(2 * runCount)], pd + r * ld);
+                Moves.Gather(ph + RowOffset(row), moves, pd + r * width);
             }
         }
     }
@@ -95,7 +102,9 @@ internal sealed unsafe class ColumnMatrix : IRowSource<float>
     {
         Debug.Assert(rows <= ld && (count - 1) * ld + rows <= dst.Length);
         Span<int> runs = stackalloc int[2 * (count + 2)];
-        runs = runs[..(2 * SplitRuns(start, count, runs))];
+        int pairs = SplitRuns(start, count, runs);
+        Span<int> moves = stackalloc int[3 * (pairs + 2)];
+        moves = moves[..(3 * Moves.Split(runs[..(2 * pairs)], count, 1, moves))];
         float[]? rented = count > 512 ? new float[Group * count] : null;
         Span<float> block = rented ?? stackalloc float[Group * count];
         fixed (float* ph = _phases, pd = dst, pb = block)
@@ -106,7 +115,7 @@ internal sealed unsafe class ColumnMatrix : IRowSource<float>
                 int group = Math.Min(Group, rows - r0);
                 for (int r = 0; r < group; r++, row.Next())
                 {
-                    GatherRow(ph + RowOffset(row), runs, pb + r * count);
+                    Moves.Gather(ph + RowOffset(row), moves, pb + r * count);
                 }
 
                 int j = 0;
@@ -207,19 +216,6 @@ internal sealed unsafe class ColumnMatrix : IRowSource<float>
     // Where row (c, ky, kx) starts in the phase planes of sample 0 at window (0, 0).
     private int RowOffset(in RowCursor row) => row.C * _side + _windowOffsets[row.Window];
 
-    // One row of the column matrix at the columns of `runs`, packed contiguously into dst.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GatherRow(float* rowStart, ReadOnlySpan<int> runs, float* dst)
-    {
-        for (int i = 0; i < runs.Length; i += 2)
-        {
-            float* src = rowStart + runs[i];
-            int len = runs[i + 1];
-            Copy(src, dst, len);
-            dst += len;
-        }
-    }
-
     // dst[0 .. len) = src[0 .. len), whole vectors where len allows (the last one overlapping).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Copy(float* src, float* dst, int len)
@@ -270,33 +266,30 @@ internal sealed unsafe class ColumnMatrix : IRowSource<float>
 // column `offset` on: the B operand of col2im(wᵀ·y) without swapping y's leading axes.
 internal sealed unsafe class ChannelRows(float[] y, int batch, int channels, int plane, int offset) : IRowSource<float>
 {
-    public void PackRows(int row0, int rows, int start, int count, Span<float> dst, int ld)
+    public void PackRows(int row0, int rows, int start, int count, Span<float> dst, int width)
     {
         Debug.Assert(row0 + rows <= channels && offset + start + count <= batch * plane);
-        Debug.Assert(rows == 0 || (rows - 1) * ld + count <= dst.Length);
+        Debug.Assert(rows * width * ((count + width - 1) / width) <= dst.Length);
 
         // (offset in y of the run's first value for channel 0, length), split at samples.
         Span<int> runs = stackalloc int[2 * (count / Math.Max(1, plane) + 2)];
-        int runCount = 0;
-        for (int pos = 0, l = offset + start; pos < count; runCount++)
+        int pairs = 0;
+        for (int pos = 0, l = offset + start; pos < count; pairs++)
         {
             int n = l / plane, q = l % plane, len = Math.Min(count - pos, plane - q);
-            runs[2 * runCount] = n * channels * plane + q;
-            runs[2 * runCount + 1] = len;
+            runs[2 * pairs] = n * channels * plane + q;
+            runs[2 * pairs + 1] = len;
             pos += len;
             l += len;
         }
 
+        Span<int> moves = stackalloc int[3 * (pairs + count / width + 2)];
+        moves = moves[..(3 * Moves.Split(runs[..(2 * pairs)], width, rows, moves))];
         fixed (float* py = y, pd = dst)
         {
             for (int r = 0; r < rows; r++)
             {
-                float* src = py + (row0 + r) * plane, d = pd + r * ld;
-                for (int i = 0; i < 2 * runCount; i += 2)
-                {
-                    ColumnMatrix.Copy(src + runs[i], d, runs[i + 1]);
-                    d += runs[i + 1];
-                }
+                Moves.Gather(py + (row0 + r) * plane, moves, pd + r * width);
             }
         }
     }
@@ -304,4 +297,41 @@ internal sealed unsafe class ChannelRows(float[] y, int batch, int channels, int
     // GemmCol2Im multiplies by this matrix untransposed only.
     public void PackColumns(int row0, int rows, int start, int count, Span<float> dst, int ld) =>
         throw new NotSupportedException("ChannelRows packs rows only.");
+}
+
+// Copies of runs of a source row into panels: triples (source offset, length, destination
+// offset), shared by every row of a packed block.
+internal static unsafe class Moves
+{
+    // Runs (source offset, length) laid end to end, cut where a panel of `width` columns ends;
+    // panel p starts at p·width·rows in the destination. Returns the number of triples.
+    public static int Split(ReadOnlySpan<int> runs, int width, int rows, Span<int> moves)
+    {
+        int n = 0, pos = 0;
+        for (int i = 0; i < runs.Length; i += 2)
+        {
+            for (int src = runs[i], left = runs[i + 1]; left > 0;)
+            {
+                int take = Math.Min(left, width - pos % width);
+                moves[3 * n] = src;
+                moves[3 * n + 1] = take;
+                moves[3 * n + 2] = pos / width * width * rows + pos % width;
+                n++;
+                src += take;
+                pos += take;
+                left -= take;
+            }
+        }
+
+        return n;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Gather(float* row, ReadOnlySpan<int> moves, float* dst)
+    {
+        for (int i = 0; i < moves.Length; i += 3)
+        {
+            ColumnMatrix.Copy(row + moves[i], dst + moves[i + 2], moves[i + 1]);
+        }
+    }
 }

@@ -8,14 +8,15 @@ using System.Runtime.Intrinsics.X86;
 namespace Mmae.Kernels.Cpu;
 
 // C (m×n) = alpha · op(A) (m×k) · op(B) (k×n) + beta · C, row-major.
-// Blocked as in the classic packed GEMM: for each kc-slice of the inner dimension, B is packed
-// into NR-wide column panels and alpha·A into MR-tall row panels, both laid out so the
-// micro-kernel streams them with unit stride. Columns of C are taken NC at a time, so a packed
-// slice of B (kc·NC values, 1 MB) stays in cache while every row block of A passes over it; the
-// convolution layers multiply by matrices of 16k-65k columns, whose whole packed slice would
-// otherwise stream from memory. An MR×NR tile of C lives in 12 vector registers (AVX2 or
-// AVX-512) for the whole slice. Tiles are split over cores; each tile is summed by one thread in a fixed
-// k order, so the result does not depend on the thread count.
+// Blocked as in the classic packed GEMM: for each kc-slice of the inner dimension, alpha·A is
+// packed into MR-tall row panels and B into NR-wide column panels, both laid out so the
+// micro-kernel streams them with unit stride. The threads share A's packed slice and take
+// NB-column blocks of C (split by rows too when there are few blocks); each packs its block of
+// B itself, so the packed block (kc·NB values, 256 KB) is in that core's cache while MC-row
+// blocks of A pass over it, and a slice costs two fork-joins whatever the width of C. An
+// MR×NR tile of C lives in 12 vector registers (AVX2 or AVX-512) for the whole slice. Each
+// tile is summed by one thread in a fixed k order, so the result does not depend on the
+// thread count.
 // The same code serves float32 (the layers) and float64 (the small Gram matrices of L_mm); the
 // JIT compiles one specialised copy per element type, so the type tests below cost nothing.
 internal static unsafe class Gemm<T>
@@ -32,7 +33,7 @@ internal static unsafe class Gemm<T>
     private const int KC = 256;
     private const int MC = 96;
     private const int NB = 256;
-    private const int NC = 1024;
+    private const int ParallelPackA = 1 << 15;
     private const int SplitK = 4096;
 
     public static void Run(
@@ -109,27 +110,100 @@ internal static unsafe class Gemm<T>
         int threads)
     {
         int mPanels = (m + MR - 1) / MR;
-        int nPanels = (Math.Min(n, NC) + NR - 1) / NR;
+
+        // Threads claim jobs as they finish, so about eight per thread keep them evenly busy:
+        // narrower column blocks where C is narrow, and where even NR-wide blocks are too few,
+        // rows split as well (each part packs its block's B panels itself).
+        int wanted = 8 * threads;
+        int width = Math.Clamp(((n + wanted - 1) / wanted + NR - 1) / NR * NR, NR, NB);
+        int nBlocks = (n + width - 1) / width;
+        int parts = 1;
+        if (threads > 1 && nBlocks < 2 * threads)
+        {
+            parts = Math.Clamp((wanted + nBlocks - 1) / nBlocks, 1, (mPanels + MC / MR - 1) / (MC / MR));
+        }
+
+        int panelsPerPart = (mPanels + parts - 1) / parts;
+        parts = (mPanels + panelsPerPart - 1) / panelsPerPart;
         int kcMax = Math.Min(KC, kRange.End - kRange.Start);
         T[] packA = ArrayPool<T>.Shared.Rent(mPanels * MR * kcMax);
-        T[] packB = ArrayPool<T>.Shared.Rent(nPanels * NR * kcMax);
         try
         {
-            // Each C entry still sums its k-slices in order, so blocking columns changes no bit.
-            for (int j0 = 0; j0 < n; j0 += NC)
+            // Each C entry sums its k-slices in order whatever the blocking, so the result
+            // does not depend on the thread count.
+            for (int k0 = kRange.Start; k0 < kRange.End; k0 += KC)
             {
-                var cols = (Start: j0, End: Math.Min(n, j0 + NC));
-                for (int k0 = kRange.Start; k0 < kRange.End; k0 += KC)
+                int kc = Math.Min(KC, kRange.End - k0);
+                bool first = overwrite && k0 == kRange.Start;
+                int packThreads = mPanels * MR * kc >= ParallelPackA ? threads : 1;
+                Parallelism.For(mPanels, packThreads, panel =>
+                    PackAPanel(transA, m, k, k0, kc, alpha, a, packA, panel));
+                Parallelism.For(nBlocks * parts, threads, job =>
                 {
-                    int kc = Math.Min(KC, kRange.End - k0);
-                    PackAll(transA, transB, m, n, k, k0, kc, cols, alpha, a, b, bRows, packA, packB, threads);
-                    RunTiles(m, n, cols, kc, overwrite && k0 == kRange.Start, packA, packB, c, threads);
-                }
+                    int col0 = job / parts * width;
+                    RunJob((col0, Math.Min(n, col0 + width)), job % parts * panelsPerPart * MR, panelsPerPart * MR,
+                        transB, m, n, k, k0, kc, b, bRows, packA, c, first);
+                });
             }
         }
         finally
         {
             ArrayPool<T>.Shared.Return(packA);
+        }
+    }
+
+    // One column block of C (up to NB columns) for rows rowStart .. rowStart + rowCount − 1: packs
+    // the block's B panels where this thread then uses them (the packed block, kc·NB values,
+    // stays in this core's cache) and runs the tiles MC rows at a time.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunJob(
+        (int Start, int End) block,
+        int rowStart,
+        int rowCount,
+        bool transB,
+        int m,
+        int n,
+        int k,
+        int k0,
+        int kc,
+        ArraySegment<T> b,
+        IRowSource<T>? bRows,
+        T[] packA,
+        ArraySegment<T> c,
+        bool overwrite)
+    {
+        int panels = (block.End - block.Start + NR - 1) / NR;
+        T[] packB = ArrayPool<T>.Shared.Rent(panels * NR * kc);
+        try
+        {
+            if (!transB)
+            {
+                // Whole rows of the block at a time: long reads instead of one panel's width.
+                PackBBlock(n, k0, kc, block, b, bRows, packB);
+            }
+            else
+            {
+                for (int panel = 0; panel < panels; panel++)
+                {
+                    if (bRows is null)
+                    {
+                        PackBPanel(transB, n, k, k0, kc, block, b, packB, panel);
+                    }
+                    else
+                    {
+                        PackBPanel(transB, k0, kc, block, bRows, packB, panel);
+                    }
+                }
+            }
+
+            int rowEnd = Math.Min(m, rowStart + rowCount);
+            for (int r0 = rowStart; r0 < rowEnd; r0 += MC)
+            {
+                RunBlock((r0, Math.Min(rowEnd, r0 + MC)), m, n, block, kc, overwrite, packA, packB, c);
+            }
+        }
+        finally
+        {
             ArrayPool<T>.Shared.Return(packB);
         }
     }
@@ -197,43 +271,6 @@ internal static unsafe class Gemm<T>
         }
     }
 
-    private static void PackAll(
-        bool transA,
-        bool transB,
-        int m,
-        int n,
-        int k,
-        int k0,
-        int kc,
-        (int Start, int End) cols,
-        T alpha,
-        ArraySegment<T> a,
-        ArraySegment<T> b,
-        IRowSource<T>? bRows,
-        T[] packA,
-        T[] packB,
-        int threads)
-    {
-        int mPanels = (m + MR - 1) / MR;
-        int nPanels = (cols.End - cols.Start + NR - 1) / NR;
-        int jobs = mPanels + nPanels;
-        Parallelism.For(jobs, threads, job =>
-        {
-            if (job < mPanels)
-            {
-                PackAPanel(transA, m, k, k0, kc, alpha, a, packA, job);
-            }
-            else if (bRows is null)
-            {
-                PackBPanel(transB, n, k, k0, kc, cols, b, packB, job - mPanels);
-            }
-            else
-            {
-                PackBPanel(transB, k0, kc, cols, bRows, packB, job - mPanels);
-            }
-        });
-    }
-
     // Panel p of A holds rows p·MR .. p·MR+MR−1 for inner indices k0 .. k0+kc−1, stored as
     // kc groups of MR values (zero-padded past row m).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -285,7 +322,8 @@ internal static unsafe class Gemm<T>
     }
 
     // Panel p of B holds columns s + p·NR .. s + p·NR+NR−1 of the column block [s, e), for inner
-    // indices k0 .. k0+kc−1, stored as kc groups of NR values (zero-padded past column e).
+    // indices k0 .. k0+kc−1, stored as kc groups of NR values (zero-padded past column e). This
+    // one packs transposed B (stored n×k); PackBBlock packs untransposed B.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackBPanel(
         bool transB,
@@ -301,59 +339,93 @@ internal static unsafe class Gemm<T>
         int col0 = block.Start + panel * NR;
         int cols = Math.Min(NR, block.End - col0);
         Span<T> dst = packB.AsSpan(panel * NR * kc, NR * kc);
-        if (!transB)
+        Debug.Assert(transB, "untransposed B is packed a block at a time");
+        // B stored n×k: op(B)[kk, col] = B[col, kk]; each column of op(B) is contiguous.
+        if (cols < NR)
         {
-            // B stored k×n: a row segment of B is one contiguous NR-group.
-            for (int kk = 0; kk < kc; kk++)
-            {
-                Span<T> group = dst.Slice(kk * NR, NR);
-                b.AsSpan((k0 + kk) * n + col0, cols).CopyTo(group);
-                if (cols < NR)
-                {
-                    group[cols..].Clear();
-                }
-            }
+            dst.Clear();
         }
-        else
+
+        int cIdx = 0;
+        if (typeof(T) == typeof(float) && Avx.IsSupported && kc >= 8)
         {
-            // B stored n×k: op(B)[kk, col] = B[col, kk]; each column of op(B) is contiguous.
-            if (cols < NR)
+            // Eight columns at a time, transposed in 8×8 register blocks.
+            fixed (T* pb = b.AsSpan(), pd = dst)
             {
-                dst.Clear();
-            }
-
-            int cIdx = 0;
-            if (typeof(T) == typeof(float) && Avx.IsSupported && kc >= 8)
-            {
-                // Eight columns at a time, transposed in 8×8 register blocks.
-                fixed (T* pb = b.AsSpan(), pd = dst)
+                for (; cIdx + 8 <= cols; cIdx += 8)
                 {
-                    for (; cIdx + 8 <= cols; cIdx += 8)
+                    float* src = (float*)pb + (col0 + cIdx) * k + k0;
+                    int kk = 0;
+                    for (; kk + 8 <= kc; kk += 8)
                     {
-                        float* src = (float*)pb + (col0 + cIdx) * k + k0;
-                        int kk = 0;
-                        for (; kk + 8 <= kc; kk += 8)
-                        {
-                            Transpose.Block8((float*)src + kk, k, (float*)pd + kk * NR + cIdx, NR);
-                        }
+                        Transpose.Block8((float*)src + kk, k, (float*)pd + kk * NR + cIdx, NR);
+                    }
 
-                        for (; kk < kc; kk++)
+                    for (; kk < kc; kk++)
+                    {
+                        for (int j = 0; j < 8; j++)
                         {
-                            for (int j = 0; j < 8; j++)
-                            {
-                                ((float*)pd)[kk * NR + cIdx + j] = src[j * k + kk];
-                            }
+                            ((float*)pd)[kk * NR + cIdx + j] = src[j * k + kk];
                         }
                     }
                 }
             }
+        }
 
-            for (; cIdx < cols; cIdx++)
+        for (; cIdx < cols; cIdx++)
+        {
+            ReadOnlySpan<T> src = b.AsSpan((col0 + cIdx) * k + k0, kc);
+            for (int kk = 0; kk < kc; kk++)
             {
-                ReadOnlySpan<T> src = b.AsSpan((col0 + cIdx) * k + k0, kc);
-                for (int kk = 0; kk < kc; kk++)
+                dst[kk * NR + cIdx] = src[kk];
+            }
+        }
+    }
+
+    // The panels of a whole block of untransposed B (k×n, or rows from bRows), row by row.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackBBlock(
+        int n,
+        int k0,
+        int kc,
+        (int Start, int End) block,
+        ArraySegment<T> b,
+        IRowSource<T>? bRows,
+        T[] packB)
+    {
+        int count = block.End - block.Start, panels = (count + NR - 1) / NR;
+        int tail = count - (panels - 1) * NR;
+        Span<T> last = packB.AsSpan((panels - 1) * NR * kc, NR * kc);
+        if (tail < NR)
+        {
+            last.Clear();
+        }
+
+        if (bRows is not null)
+        {
+            bRows.PackRows(k0, kc, block.Start, count, packB, NR);
+            return;
+        }
+
+        int w = Vector256<T>.Count;
+        fixed (T* pb = b.AsSpan(), pd = packB)
+        {
+            for (int kk = 0; kk < kc; kk++)
+            {
+                T* src = pb + (k0 + kk) * n + block.Start;
+                for (int panel = 0; panel < panels; panel++, src += NR)
                 {
-                    dst[kk * NR + cIdx] = src[kk];
+                    T* group = pd + panel * NR * kc + kk * NR;
+                    int cols = panel < panels - 1 ? NR : tail, j = 0;
+                    for (; j + w <= cols; j += w)
+                    {
+                        Vector256.Store(Vector256.Load(src + j), group + j);
+                    }
+
+                    for (; j < cols; j++)
+                    {
+                        group[j] = src[j];
+                    }
                 }
             }
         }
@@ -379,68 +451,31 @@ internal static unsafe class Gemm<T>
             dst.Clear();
         }
 
-        if (!transB)
-        {
-            bRows.PackRows(k0, kc, col0, cols, dst, NR);
-        }
-        else
-        {
-            bRows.PackColumns(col0, cols, k0, kc, dst, NR);
-        }
-    }
-
-    private static void RunTiles(
-        int m,
-        int n,
-        (int Start, int End) cols,
-        int kc,
-        bool overwrite,
-        T[] packA,
-        T[] packB,
-        ArraySegment<T> c,
-        int threads)
-    {
-        int mBlocks = (m + MC - 1) / MC;
-        int nBlocks = (cols.End - cols.Start + NB - 1) / NB;
-        int jobs = mBlocks * nBlocks;
-        if (jobs == 1 || threads == 1)
-        {
-            for (int job = 0; job < jobs; job++)
-            {
-                RunBlock(job / nBlocks, job % nBlocks, m, n, cols, kc, overwrite, packA, packB, c);
-            }
-
-            return;
-        }
-
-        Parallelism.For(jobs, threads, job =>
-            RunBlock(job / nBlocks, job % nBlocks, m, n, cols, kc, overwrite, packA, packB, c));
+        Debug.Assert(transB, "untransposed B is packed a block at a time");
+        bRows.PackColumns(col0, cols, k0, kc, dst, NR);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunBlock(
-        int mBlock,
-        int nBlock,
+        (int Start, int End) rowRange,
         int m,
         int n,
-        (int Start, int End) cols,
+        (int Start, int End) block,
         int kc,
         bool overwrite,
         T[] packA,
         T[] packB,
         ArraySegment<T> c)
     {
-        int rowEnd = Math.Min(m, (mBlock + 1) * MC);
-        int colStart = cols.Start + nBlock * NB;
-        int colEnd = Math.Min(cols.End, colStart + NB);
+        int colStart = block.Start, colEnd = block.End;
         Span<T> edge = stackalloc T[MR * NR];
         fixed (T* pA = packA, pB = packB, pC = c.AsSpan())
         {
             for (int col0 = colStart; col0 < colEnd; col0 += NR)
             {
-                T* panelB = pB + ((col0 - cols.Start) / NR) * NR * kc;
+                T* panelB = pB + ((col0 - block.Start) / NR) * NR * kc;
                 int width = Math.Min(NR, colEnd - col0);
-                for (int row0 = mBlock * MC; row0 < rowEnd; row0 += MR)
+                for (int row0 = rowRange.Start; row0 < rowRange.End; row0 += MR)
                 {
                     T* panelA = pA + (row0 / MR) * MR * kc;
                     int rows = Math.Min(MR, m - row0);
