@@ -31,6 +31,9 @@ public static class GemmFigure
             (256, 2048, 1024, false, true, "conv4 / convT1 dW (NT)"),
             (2048, 1024, 256, true, false, "conv4 dx / convT1 fwd (TN)"),
             (16, 65536, 32, true, false, "convT4 fwd (TN)"),
+            (64, 512, 4096, false, true, "linear 4096→512 fwd, batch 64 (NT)"),
+            (64, 4096, 512, false, false, "linear 4096→512 dx, batch 64 (NN)"),
+            (512, 4096, 64, true, false, "linear 4096→512 dW, batch 64 (TN)"),
         ];
         var rng = new Random(1);
         foreach (var c in cases)

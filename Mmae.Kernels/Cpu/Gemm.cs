@@ -35,6 +35,7 @@ internal static unsafe class Gemm<T>
     private const int NB = 256;
     private const int ParallelPackA = 1 << 15;
     private const int SplitK = 4096;
+    private const int SplitKMaxTile = 1 << 16;
 
     public static void Run(
         bool transA,
@@ -71,7 +72,7 @@ internal static unsafe class Gemm<T>
             return;
         }
 
-        if (threads > 1 && m <= MC && n <= NB && k >= 2 * SplitK && alpha != T.Zero)
+        if (threads > 1 && m * n <= SplitKMaxTile && k >= 2 * SplitK && alpha != T.Zero)
         {
             RunSplitK(transA, transB, m, n, k, alpha, a, b, beta, c, threads, bRows);
             return;
@@ -208,11 +209,12 @@ internal static unsafe class Gemm<T>
         }
     }
 
-    // A product of one tile block and a long inner dimension (a weight gradient summed over
-    // every position of a batch, 32×16×65536 in the dSprites network) would run on one
-    // thread: its k range is cut into pieces of SplitK, computed side by side into their own
-    // tiles and then added in piece order. The pieces depend only on k, so the result does not
-    // depend on the thread count (its rounding differs from the unsplit sum's).
+    // A small C with a long inner dimension (a weight gradient summed over every position of
+    // a batch: 32×16×65536 and 64×512×16384 in the dSprites network) gives the threads few
+    // tiles and many thin k-slices, each with its own fork-join: its k range is cut into pieces
+    // of SplitK instead, each computed by one thread into its own copy of C, and the copies are
+    // added in piece order. The pieces depend only on k, so the result does not depend on the
+    // thread count (its rounding differs from the unsplit sum's).
     private static void RunSplitK(
         bool transA,
         bool transB,

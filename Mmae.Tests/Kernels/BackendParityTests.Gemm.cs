@@ -11,14 +11,15 @@ public abstract partial class BackendParityTests
     /// C beforehand. The shapes: a single element, small primes, sizes one past a power of two
     /// on every axis, an MNIST-sized layer (batch 128, 784 → 1000), a ragged one, and a wide one
     /// (2100 columns: two full 1024-column blocks of the CPU kernel and a ragged third), and a
-    /// small product with a long inner dimension, which the CPU splits over threads.
+    /// small products with a long inner dimension (one narrower than a column block, one wider),
+    /// which the CPU splits over threads.
     /// </summary>
     /// <remarks>A subclass whose backend is slow may hide this method with its own
     /// <c>public static new GemmShapes()</c> (see <see cref="TestClassDataAttribute"/>).
     /// </remarks>
     public static TheoryData<bool, bool, int, int, int> GemmShapes() =>
         WithTranspositions([[1, 1, 1], [7, 5, 3], [33, 17, 65], [128, 1000, 784], [130, 250, 257],
-            [13, 2100, 300], [7, 20, 9000]]);
+            [13, 2100, 300], [7, 20, 9000], [5, 300, 8500]]);
 
     /// <summary>Each (m, n, k) of <paramref name="shapes"/> with all four transpose
     /// combinations.</summary>
