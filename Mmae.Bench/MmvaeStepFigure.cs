@@ -16,8 +16,9 @@ namespace Mmae.Bench;
 /// </summary>
 public static class MmvaeStepFigure
 {
-    /// <summary>Prints the median, best and CPU time per step over 10 steps after 3 warm-ups.</summary>
-    public static void Run(int batch, int threads, int latent = 256, int refDim = 100)
+    /// <summary>Prints the median, best and CPU time per step over <paramref name="steps"/> steps
+    /// after 3 warm-ups.</summary>
+    public static void Run(int batch, int threads, int steps = 10, int latent = 256, int refDim = 100)
     {
         var backend = new CpuBackend(threads);
         var options = new TrainOptions
@@ -59,20 +60,23 @@ public static class MmvaeStepFigure
             Step();
         }
 
-        const int Steps = 10;
         TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var times = new List<double>();
-        for (int i = 0; i < Steps; i++)
+        for (int i = 0; i < steps; i++)
         {
             var sw = Stopwatch.StartNew();
             Step();
             times.Add(sw.Elapsed.TotalSeconds);
         }
 
-        double cpuS = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds / Steps;
+        double cpuS = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds / steps;
         times.Sort();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"mmae {threads} threads: dSprites MMVAE step, batch {batch}, latent {latent}: "
-            + $"median {times[Steps / 2]:F3} s/step (min {times[0]:F3}, CPU {cpuS:F3} s/step)"));
+            + $"median {Median(times):F3} s/step (min {times[0]:F3}, CPU {cpuS:F3} s/step)"));
     }
+
+    // The middle value of sorted times (the mean of the two middle ones for an even count).
+    private static double Median(List<double> sorted) =>
+        (sorted[(sorted.Count - 1) / 2] + sorted[sorted.Count / 2]) / 2;
 }

@@ -10,7 +10,7 @@ using Mmae.Bench;
 //   topo [batch] [threads]       training step with L_mm against the same with TopoAE's loss
 //   conv [batch] [threads]       dSprites conv AE forward+backward, ms/step
 //   columns [batch] [threads]    conv products through a stored column matrix vs implicit
-//   mmvae [batch] [threads]      dSprites MMVAE training step (objective, backward, Adam), s/step
+//   mmvae [batch] [threads] [steps]  dSprites MMVAE training step (objective, backward, Adam), s/step
 //   gpu [KIND] [--smoke]         L_mm, SGEMM and training-step figures on an ILGPU device
 //                                (KIND cuda by default, opencl, or ilgpu-cpu with --smoke)
 //   anything else                BenchmarkDotNet (e.g. `--filter *MatchLoss*`, `--job short`)
@@ -34,7 +34,7 @@ switch (args.FirstOrDefault())
         TopologicalFigure.Run(IntArg(1, 128), IntArg(2, Environment.ProcessorCount));
         break;
     case "mmvae":
-        MmvaeStepFigure.Run(IntArg(1, 64), IntArg(2, Environment.ProcessorCount));
+        MmvaeStepFigure.Run(IntArg(1, 64), IntArg(2, Environment.ProcessorCount), IntArg(3, 10));
         break;
     case "columns":
         ColumnGemmFigure.Run(IntArg(1, 64), IntArg(2, Environment.ProcessorCount));
