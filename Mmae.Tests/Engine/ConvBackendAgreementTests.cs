@@ -18,13 +18,15 @@ public class ConvBackendAgreementTests
     private const double RelativeToMax = 1e-4;
 
     /// <summary>(N, C, H, W, O, k, s, p): planes of 256 and of 16 windows (the CPU's two routes
-    /// for transposed products), odd sides with stride 1, a stride that skips columns.</summary>
+    /// for transposed products), odd sides with stride 1, a stride that skips columns, and a
+    /// window the stride does not divide (whose transposed convolution needs output padding).</summary>
     public static TheoryData<int, int, int, int, int, int, int, int> Shapes() => new()
     {
         { 3, 4, 32, 32, 6, 4, 2, 1 },
         { 2, 3, 8, 8, 5, 4, 2, 1 },
         { 2, 3, 7, 6, 4, 3, 1, 1 },
         { 2, 2, 9, 8, 3, 3, 3, 2 },
+        { 2, 3, 8, 8, 4, 3, 2, 1 },
     };
 
     [Theory]

@@ -63,15 +63,36 @@ public class ModelChoiceTests
     }
 
     [Theory]
-    [InlineData("topo")]
-    [InlineData("none")]
-    public void Regularizers_WithoutReference_TrainAndSayNoReferenceIsUsed(string regularizer)
+    [InlineData("topo", "0.5")]
+    [InlineData("none", "0")]
+    public void Regularizers_WithoutReference_TrainAndSayNoReferenceIsUsed(string regularizer, string lambda)
     {
         using var tmp = new TempFolder();
-        var r = Mmae(Tiny(tmp, "run", "--regularizer", regularizer, "--lambda", "0.5"));
+        var r = Mmae(Tiny(tmp, "run", "--regularizer", regularizer, "--lambda", lambda));
 
         Assert.True(r.Code == 0, r.Err + r.Out);
         Assert.Contains($"reference: not used by --regularizer {regularizer}", r.Out);
+    }
+
+    [Fact]
+    public void LossesCsv_WritesLambdaAsGiven()
+    {
+        using var tmp = new TempFolder();
+        var r = Mmae(Tiny(tmp, "run", "--lambda", "0.1"));
+
+        Assert.True(r.Code == 0, r.Err + r.Out);
+        string[] csv = File.ReadAllLines(Path.Combine(tmp.File("run"), "losses.csv"));
+        Assert.All(csv.Skip(1), line => Assert.EndsWith(",0.1", line));
+    }
+
+    [Fact]
+    public void Evaluate_MissingFolder_SaysSoAndExitsOne()
+    {
+        using var tmp = new TempFolder();
+        var r = Mmae("evaluate", tmp.File("nosuch"));
+
+        Assert.Equal(1, r.Code);
+        Assert.Contains("nosuch: no such run folder", r.Err);
     }
 
     [Fact]
@@ -92,6 +113,9 @@ public class ModelChoiceTests
     [InlineData(new[] { "--model", "vae", "--recon", "mse" }, "--recon mse")]
     [InlineData(new[] { "--arch", "dsprites" }, "--arch dsprites")]
     [InlineData(new[] { "--lambda-schedule", "step:0:3" }, "--lambda-schedule")]
+    [InlineData(new[] { "--beta", "0.5" }, "--beta")]
+    [InlineData(new[] { "--regularizer", "none", "--lambda", "2" }, "--lambda")]
+    [InlineData(new[] { "--regularizer", "none", "--lambda-schedule", "step:0.5:1" }, "--lambda-schedule")]
     public void ImpossibleModelOptions_AreOneLineUsageErrors(string[] options, string named)
     {
         using var tmp = new TempFolder();

@@ -39,6 +39,11 @@ internal sealed class FinishedRun
         string run = table.Positionals[0];
         string checkpoint = Path.Combine(run, "model.safetensors");
         string config = Path.Combine(run, "config.json");
+        if (!Directory.Exists(run))
+        {
+            throw new CheckpointFormatException($"{run}: no such run folder.");
+        }
+
         if (!File.Exists(checkpoint) || !File.Exists(config))
         {
             throw new CheckpointFormatException(

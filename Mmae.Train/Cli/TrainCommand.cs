@@ -32,7 +32,7 @@ public static class TrainCommand
         o = resume?.Options ?? (o with { Data = o.Data is null ? null : Path.GetFullPath(o.Data) });
 
         ReferenceSpec.Validate(o.Reference, int.MaxValue);
-        if (Objective.Problem(o) is { } why)
+        if ((Objective.Problem(o) ?? UnusedOption(o, table.Given)) is { } why)
         {
             throw new UsageException(why, table.Usage());
         }
@@ -145,6 +145,32 @@ public static class TrainCommand
         }
 
         return o.Cache ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outPath)) ?? ".", "cache");
+    }
+
+    /// <summary>An option given on the command line that this model would ignore, or null: a
+    /// run that silently drops what was asked for is worse than a refusal.</summary>
+    internal static string? UnusedOption(TrainOptions o, IReadOnlySet<string> given)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        ArgumentNullException.ThrowIfNull(given);
+        if (given.Contains("hidden") && o.Arch != "mlp")
+        {
+            return $"option --hidden: shapes the mlp network only; --arch {o.Arch} has fixed layers";
+        }
+
+        if (given.Contains("beta") && o.Model != "vae")
+        {
+            return "option --beta: weighs a VAE's KL term; add --model vae or drop --beta";
+        }
+
+        bool weighs = (given.Contains("lambda") && o.Lambda != 0) || given.Contains("lambda-schedule");
+        if (o.Regularizer == "none" && weighs)
+        {
+            return $"option --{(given.Contains("lambda") ? "lambda" : "lambda-schedule")}: "
+                + "--regularizer none has no term to weigh";
+        }
+
+        return null;
     }
 
     private static void PrintOptions(TextWriter w, TrainOptions o, string outPath)

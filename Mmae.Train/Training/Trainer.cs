@@ -28,8 +28,9 @@ public sealed record EpochLosses(
     /// <summary>Mean KL term of a VAE (0 for an autoencoder).</summary>
     public double Kl { get; init; }
 
-    /// <summary>λ in effect during the epoch.</summary>
-    public double Lambda { get; init; }
+    /// <summary>λ in effect during the epoch, as the step used it (float32, so that logs write
+    /// 0.1 rather than its double expansion).</summary>
+    public float Lambda { get; init; }
 }
 
 /// <summary>What a finished run reports.</summary>
