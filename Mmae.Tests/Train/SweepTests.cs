@@ -31,6 +31,18 @@ public class SweepTests
         Assert.Throws<ArgumentException>(() => SweepCommand.ParseLambdas("mmae=-1"));
     }
 
+    [Theory]
+    [InlineData("ae", "ae", "ae")]
+    [InlineData("mmae", "ae", "mmae")]
+    [InlineData("ae", "vae", "vae")]
+    [InlineData("mmae", "vae", "mmvae")]
+    [InlineData("grae", "vae", "grae-vae")]
+    [InlineData("topo", "vae", "topo-vae")]
+    public void Label_NamesVaeRunsAsVaes(string model, string baseModel, string label)
+    {
+        Assert.Equal(label, new SweepCommand.SweepRun(model, 1f, 0).Label(baseModel));
+    }
+
     [Fact]
     public void Sweep_TinyRuns_WritesCsvAndChart_SecondStartSkipsFinishedRuns()
     {

@@ -112,11 +112,12 @@ public static class SweepCommand
 
         var rows = Collect(outDir, plan);
         string csvPath = Path.Combine(outDir, "sweep.csv");
-        WriteCsv(csvPath, rows);
+        WriteCsv(csvPath, rows, baseOptions.Model);
         string pngPath = Path.Combine(outDir, "sweep.png");
-        ComparisonPlot.Save(pngPath, Points(rows), $"sweep: {Path.GetFileName(Path.GetFullPath(outDir))}",
+        ComparisonPlot.Save(pngPath, Points(rows, baseOptions.Model),
+            $"sweep: {Path.GetFileName(Path.GetFullPath(outDir))}",
             "distance-matrix RMSE (lower is better)", "Trust x Cont (mean over k; higher is better)");
-        stdout.WriteLine(Table(rows));
+        stdout.WriteLine(Table(rows, baseOptions.Model));
         stdout.WriteLine($"wrote {csvPath} and {pngPath}");
         return 0;
     }
@@ -136,6 +137,15 @@ public static class SweepCommand
     /// <param name="Seed">Seed.</param>
     public sealed record SweepRun(string Model, float Lambda, int Seed)
     {
+        /// <summary>The model as tables and charts name it: with <c>--model vae</c> passed to
+        /// train, vae, mmvae, grae-vae or topo-vae.</summary>
+        public string Label(string baseModel) => baseModel != "vae" ? Model : Model switch
+        {
+            "ae" => "vae",
+            "mmae" => "mmvae",
+            _ => Model + "-vae",
+        };
+
         /// <summary>The run folder's name.</summary>
         public string Name => Model == "ae"
             ? FormattableString.Invariant($"ae-s{Seed}")
@@ -303,7 +313,8 @@ public static class SweepCommand
         return rows;
     }
 
-    private static void WriteCsv(string path, List<(SweepRun Run, Dictionary<string, double> Metrics)> rows)
+    private static void WriteCsv(
+        string path, List<(SweepRun Run, Dictionary<string, double> Metrics)> rows, string baseModel)
     {
         string[] keys = rows.SelectMany(r => r.Metrics.Keys).Distinct().Order(StringComparer.Ordinal).ToArray();
         var sb = new StringBuilder("model,lambda,seed,run");
@@ -315,7 +326,7 @@ public static class SweepCommand
         sb.AppendLine();
         foreach ((SweepRun run, Dictionary<string, double> m) in rows)
         {
-            sb.Append(CultureInfo.InvariantCulture, $"{run.Model},{run.Lambda},{run.Seed},{run.Name}");
+            sb.Append(CultureInfo.InvariantCulture, $"{run.Label(baseModel)},{run.Lambda},{run.Seed},{run.Name}");
             foreach (string k in keys)
             {
                 sb.Append(',');
@@ -336,14 +347,15 @@ public static class SweepCommand
     }
 
     /// <summary>Mean and standard deviation over seeds of Trust×Cont and distance RMSE, per model and λ.</summary>
-    public static List<ComparisonPoint> Points(List<(SweepRun Run, Dictionary<string, double> Metrics)> rows) =>
+    public static List<ComparisonPoint> Points(
+        List<(SweepRun Run, Dictionary<string, double> Metrics)> rows, string baseModel) =>
         rows.GroupBy(r => (r.Run.Model, r.Run.Lambda))
             .Select(g =>
             {
                 (double mx, double sx) = MeanSd(g.Select(r => r.Metrics.GetValueOrDefault(RmseKey, double.NaN)));
                 (double my, double sy) = MeanSd(g.Select(r => r.Metrics.GetValueOrDefault("trust_x_cont", double.NaN)));
                 string label = g.Key.Model == "ae" ? "" : FormattableString.Invariant($"{g.Key.Lambda}");
-                return new ComparisonPoint(g.Key.Model, label, mx, sx, my, sy);
+                return new ComparisonPoint(g.First().Run.Label(baseModel), label, mx, sx, my, sy);
             })
             .ToList();
 
@@ -360,7 +372,7 @@ public static class SweepCommand
         return (mean, sd);
     }
 
-    private static string Table(List<(SweepRun Run, Dictionary<string, double> Metrics)> rows)
+    private static string Table(List<(SweepRun Run, Dictionary<string, double> Metrics)> rows, string baseModel)
     {
         var sb = new StringBuilder();
         sb.AppendLine("| model | lambda | seeds | Trust x Cont | distance RMSE | recon MSE |");
@@ -371,9 +383,11 @@ public static class SweepCommand
             (double d, double ds) = MeanSd(g.Select(r => r.Metrics.GetValueOrDefault(RmseKey, double.NaN)));
             (double mse, _) = MeanSd(g.Select(r => r.Metrics.GetValueOrDefault("reconstruction_mse", double.NaN)));
             string lambda = g.Key.Model == "ae" ? "-" : g.Key.Lambda.ToString(CultureInfo.InvariantCulture);
-            sb.AppendLine(FormattableString.Invariant($"| {g.Key.Model} | {lambda} ")
+            // One seed has no spread to show.
+            string Spread(double sd) => g.Count() < 2 ? "" : FormattableString.Invariant($" ± {sd:F4}");
+            sb.AppendLine(FormattableString.Invariant($"| {g.First().Run.Label(baseModel)} | {lambda} ")
                 + FormattableString.Invariant(
-                    $"| {g.Count()} | {tc:F4} ± {tcs:F4} | {d:F4} ± {ds:F4} | {mse:F4} |"));
+                    $"| {g.Count()} | {tc:F4}{Spread(tcs)} | {d:F4}{Spread(ds)} | {mse:F4} |"));
         }
 
         return sb.ToString();
