@@ -214,7 +214,20 @@ public class ModelChoiceTests
 
         var r = Mmae("directions", tmp.File("run"));
 
-        Assert.Equal(CommandLine.UsageError, r.Code);
+        Assert.Equal(CommandLine.RunError, r.Code);
         Assert.Contains("no factor table", r.Err);
+    }
+
+    [Fact]
+    public void Interpolate_BeforeDirections_SaysWhatToRunFirst()
+    {
+        using var tmp = new TempFolder();
+        Assert.Equal(0, Mmae(Tiny(tmp, "run")).Code);
+
+        var r = Mmae("interpolate", tmp.File("run"), "--factor", "x");
+
+        Assert.Equal(CommandLine.RunError, r.Code);
+        Assert.Contains("no directions; run `mmae directions", r.Err);
+        Assert.Single(r.Err.Trim().Split('\n'));
     }
 }

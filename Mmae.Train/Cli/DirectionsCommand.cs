@@ -36,8 +36,9 @@ public static class DirectionsCommand
 
         var (run, model, data, backend, _) = common.Open(table);
         using DeviceChoice device = backend;
-        FactorTable factors = data.Factors ?? throw new UsageException(
-            $"the data {data.Name} has no factor table (dSprites, 3D Shapes and CelebA have one)", table.Usage());
+        // Problems of the data or the run, not of the command line: exit 1, no usage text.
+        FactorTable factors = data.Factors ?? throw new InvalidOperationException(
+            $"the data {data.Name} has no factor table (dSprites, 3D Shapes and CelebA have one)");
         (float[] mu, _) = Trainer.Encode(model, data, backend.Backend);
         var picks = choices.Count > 0
             ? choices.Select(c => Parse(c, factors, table.Usage())).ToList()
@@ -101,12 +102,12 @@ public static class DirectionsCommand
 
         var (run, model, data, backend, _) = common.Open(table);
         using DeviceChoice device = backend;
-        ImageShape shape = data.Image ?? throw new UsageException(
-            $"the data {data.Name} are not images; interpolation grids need images", table.Usage());
+        ImageShape shape = data.Image ?? throw new InvalidOperationException(
+            $"the data {data.Name} are not images; interpolation grids need images");
         string dirPath = directionsPath ?? Path.Combine(run, FileName);
         if (!File.Exists(dirPath))
         {
-            throw new UsageException($"{dirPath}: no directions; run `mmae directions {run}` first", table.Usage());
+            throw new InvalidOperationException($"{dirPath}: no directions; run `mmae directions {run}` first");
         }
 
         var all = AttributeDirections.Load(dirPath);
