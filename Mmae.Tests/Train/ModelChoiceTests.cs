@@ -86,6 +86,19 @@ public class ModelChoiceTests
     }
 
     [Fact]
+    public void Encode_RunFolderWithoutData_EmbedsTheRunsOwnData()
+    {
+        using var tmp = new TempFolder();
+        Assert.Equal(0, Mmae(Tiny(tmp, "run")).Code);
+        string run = tmp.File("run");
+
+        var r = Mmae("encode", run, "--out", tmp.File("codes.npy"), "--threads", "1");
+
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(run, "latent.npy")), File.ReadAllBytes(tmp.File("codes.npy")));
+    }
+
+    [Fact]
     public void Evaluate_MissingFolder_SaysSoAndExitsOne()
     {
         using var tmp = new TempFolder();

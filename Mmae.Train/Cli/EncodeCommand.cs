@@ -1,5 +1,6 @@
 using Mmae.Engine.IO;
 using Mmae.Kernels;
+using Mmae.Train.Data;
 using Mmae.Train.Output;
 using Mmae.Train.Training;
 
@@ -16,7 +17,8 @@ public static class EncodeCommand
         var table = new OptionTable("encode RUN_DIR|CHECKPOINT",
                 "Embed every sample of a data set with a trained model; writes an n×m float32 .npy\n"
                 + "and prints the reconstruction MSE.")
-            .Add("data", "DIR", "bundled MNIST-10k", "IDX data folder to embed", v => data = v)
+            .Add("data", "PATH", "the run's own data", "data to embed (a bare checkpoint file: bundled MNIST-10k)",
+                v => data = v)
             .Add("out", "FILE", "RUN_DIR/encoded.npy", "where to write the codes", v => output = v)
             .Add("threads", "N", "all cores", "CPU backend threads", v => threads = OptionTable.Int(v, 1, 1024))
             .Add("device", "NAME", "auto", Devices.Help, v => device = Devices.Validate(v));
@@ -42,7 +44,19 @@ public static class EncodeCommand
         IBackend backend = choice.Backend;
         stdout.WriteLine(choice.Why);
         var model = Checkpoint.Load(checkpoint, backend);
-        var dataset = CommandLine.LoadData(data);
+        // A run folder remembers its data (kind, subset, the network's bundled default).
+        string config = Path.Combine(Path.GetDirectoryName(checkpoint) ?? ".", "config.json");
+        Dataset dataset;
+        if (data is null && Directory.Exists(target) && File.Exists(config))
+        {
+            TrainOptions o = EvaluateCommand.ReadConfig(config);
+            dataset = CommandLine.LoadData(o.Data, o.DataKind, o.Arch, o.MaxSamples);
+        }
+        else
+        {
+            dataset = CommandLine.LoadData(data);
+        }
+
         if (dataset.Dim != model.InputDim)
         {
             throw new InvalidOperationException(
