@@ -68,6 +68,25 @@ public sealed class DataSourceTests : IDisposable
         Assert.Equal(-1f, data.Features.Min());
     }
 
+    [Theory]
+    [InlineData("train-")]
+    [InlineData("t10k-")]
+    public void Open_OfficialMnistFileNames_AreIdx(string prefix)
+    {
+        // The bundled files under the names MNIST and Fashion-MNIST publish them with.
+        string bundled = Path.Combine(RepoRoot(), "data", "mnist-10k");
+        string folder = _temp.File("official-" + prefix);
+        Directory.CreateDirectory(folder);
+        File.Copy(Path.Combine(bundled, "images-idx3-ubyte.gz"), Path.Combine(folder, prefix + "images-idx3-ubyte.gz"));
+        File.Copy(Path.Combine(bundled, "labels-idx1-ubyte.gz"), Path.Combine(folder, prefix + "labels-idx1-ubyte.gz"));
+
+        Assert.Equal(DataKind.Idx, DataSource.Detect(folder));
+        Dataset data = DataSource.Open(folder, DataKind.Idx, new DataOptions { MaxCount = 10 });
+        Dataset same = DataSource.Open(bundled, DataKind.Idx, new DataOptions { MaxCount = 10 });
+        Assert.Equal(same.Features, data.Features);
+        Assert.Equal(same.Labels, data.Labels);
+    }
+
     [Fact]
     public void Open_CelebaWithImageSize_ResizesToIt()
     {

@@ -74,7 +74,7 @@ public static class DataSource
     /// <summary>Tells the kind of data at <paramref name="path"/> from the files there.</summary>
     /// <param name="path">A file or folder.</param>
     /// <returns>A file: .npz is dSprites, .h5/.hdf5 3D Shapes. A folder: list_attr_celeba.txt
-    /// means CelebA, latents.csv dSprites, *.bin files CIFAR-10, images-idx3-ubyte(.gz) IDX
+    /// means CelebA, latents.csv dSprites, *.bin files CIFAR-10, [train-|t10k-]images-idx3-ubyte(.gz) IDX
     /// (MNIST and Fashion-MNIST look the same, so both are <see cref="DataKind.Idx"/>), and a
     /// folder holding exactly one .npz or .h5 file is read as that file.</returns>
     /// <exception cref="FileNotFoundException">Nothing exists at the path.</exception>
@@ -113,7 +113,7 @@ public static class DataSource
             return DataKind.Cifar10;
         }
 
-        if (Has(Dataset.ImagesFileName) || Has(Dataset.ImagesFileName + ".gz"))
+        if (Dataset.MnistPrefix(path) is not null)
         {
             return DataKind.Idx;
         }

@@ -142,7 +142,8 @@ public sealed class Dataset
 
     /// <summary>
     /// Loads an MNIST-layout folder: <c>images-idx3-ubyte</c> and <c>labels-idx1-ubyte</c>, each
-    /// either gzip-compressed with a ".gz" suffix (preferred when both exist) or raw.
+    /// either gzip-compressed with a ".gz" suffix (preferred when both exist) or raw; or the
+    /// same names with the official "train-" (else "t10k-") prefix.
     /// </summary>
     /// <param name="folder">Folder holding the two files.</param>
     /// <param name="name">Name given to the data set.</param>
@@ -169,8 +170,9 @@ public sealed class Dataset
                 + $"It must hold {ImagesFileName}(.gz) and {LabelsFileName}(.gz).");
         }
 
-        string imagesPath = FindFile(folder, ImagesFileName);
-        string labelsPath = FindFile(folder, LabelsFileName);
+        string prefix = MnistPrefix(folder) ?? "";
+        string imagesPath = FindFile(folder, prefix + ImagesFileName);
+        string labelsPath = FindFile(folder, prefix + LabelsFileName);
         IdxImages images = IdxReader.ReadImages(imagesPath);
         byte[] labels = IdxReader.ReadLabels(labelsPath);
         if (labels.Length != images.Count)
@@ -222,6 +224,25 @@ public sealed class Dataset
     internal Dataset Renamed(string name) =>
         new(name, Count, Dim, Features, Labels, Image, Factors, PixelRange);
 
+    /// <summary>
+    /// The file-name prefix of the IDX pair in <paramref name="folder"/>: "" for this project's
+    /// layout (images-idx3-ubyte), else "train-" or "t10k-" for the files as MNIST and
+    /// Fashion-MNIST publish them (the training set when both are there); null when none is.
+    /// </summary>
+    internal static string? MnistPrefix(string folder)
+    {
+        foreach (string prefix in new[] { "", "train-", "t10k-" })
+        {
+            string images = Path.Combine(folder, prefix + ImagesFileName);
+            if (File.Exists(images) || File.Exists(images + ".gz"))
+            {
+                return prefix;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The path of <paramref name="baseName"/>.gz in <paramref name="folder"/>, else of
     /// <paramref name="baseName"/> raw.</summary>
     /// <exception cref="FileNotFoundException">Neither exists; the message lists both
@@ -242,7 +263,8 @@ public sealed class Dataset
 
         throw new FileNotFoundException(
             $"{gz}: file not found (searched {Path.GetFullPath(gz)} and {Path.GetFullPath(raw)}). "
-            + "MNIST-layout folders hold images-idx3-ubyte(.gz) and labels-idx1-ubyte(.gz).",
+            + "MNIST-layout folders hold images-idx3-ubyte(.gz) and labels-idx1-ubyte(.gz), or the same "
+            + "names with a train- or t10k- prefix.",
             Path.GetFullPath(gz));
     }
 }
