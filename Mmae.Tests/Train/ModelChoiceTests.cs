@@ -129,6 +129,8 @@ public class ModelChoiceTests
     [InlineData(new[] { "--beta", "0.5" }, "--beta")]
     [InlineData(new[] { "--regularizer", "none", "--lambda", "2" }, "--lambda")]
     [InlineData(new[] { "--regularizer", "none", "--lambda-schedule", "step:0.5:1" }, "--lambda-schedule")]
+    [InlineData(new[] { "--regularizer", "none", "--lambda", "0", "--lambda-schedule", "step:0.5:1" },
+        "--lambda-schedule")]
     public void ImpossibleModelOptions_AreOneLineUsageErrors(string[] options, string named)
     {
         using var tmp = new TempFolder();

@@ -110,6 +110,24 @@ public sealed class ResumeTests : TinyRunTests
         TinyRuns.AssertSameRun(expected, o.Out!);
     }
 
+    // A run stopped inside epoch 2 cannot be resumed as a run of 1 epoch: its weights have seen
+    // part of epoch 2 (asking for 2 epochs continues it).
+    [Fact]
+    public void Resume_InterruptedMidEpoch_RefusesFewerEpochsThanItHasStarted()
+    {
+        TrainOptions o = Options("mid") with { CheckpointEvery = 1 };
+        var stop = new StopSignal();
+        var fs = new FaultyFileSystem { AfterSave = n => { if (n == TinyRuns.StepsPerEpoch + 3) stop.Request(); } };
+        Assert.True(TinyRuns.Train(o, stop: stop, fs: fs, output: out _).Interrupted);
+        Assert.Equal(1, TinyRuns.ReadPartial(o).Progress.EpochsDone);
+
+        var (code, _, err) = Mmae("train", "--resume", o.Out + ".partial", "--epochs", "1");
+
+        Assert.Equal(CommandLine.UsageError, code);
+        Assert.Contains("part of epoch 2; pass --epochs 2 or more", err);
+        Assert.Equal(0, Mmae("train", "--resume", o.Out + ".partial", "--epochs", "2").Code);
+    }
+
     // Through the command line: a finished run of 2 epochs continued to 4 into a new folder
     // equals a 4-epoch run, and the finished run is left as it was.
     [Fact]

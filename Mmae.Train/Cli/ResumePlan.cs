@@ -95,10 +95,16 @@ public sealed class ResumePlan
                     $"option --out: an interrupted run continues in its own folder ({partial})", usage);
             }
 
-            if (o.Epochs < done)
+            // A checkpoint inside an epoch holds updates of that epoch too: ending the run
+            // before that epoch would label those weights with fewer epochs than they saw.
+            bool midEpoch = checkpoint.Progress.StepInEpoch > 0;
+            if (o.Epochs < done || (midEpoch && o.Epochs == done))
             {
+                string progress = midEpoch
+                    ? $"{done} epochs and part of epoch {done + 1}; pass --epochs {done + 1} or more"
+                    : $"{done} epochs";
                 throw new UsageException(
-                    $"option --epochs {o.Epochs}: the run has already completed {done} epochs", usage);
+                    $"option --epochs {o.Epochs}: the run has already completed {progress}", usage);
             }
 
             return new ResumePlan(checkpoint, o with { Out = final }, partial);

@@ -163,11 +163,10 @@ public static class TrainCommand
             return "option --beta: weighs a VAE's KL term; add --model vae or drop --beta";
         }
 
-        bool weighs = (given.Contains("lambda") && o.Lambda != 0) || given.Contains("lambda-schedule");
-        if (o.Regularizer == "none" && weighs)
+        bool lambda = given.Contains("lambda") && o.Lambda != 0;
+        if (o.Regularizer == "none" && (lambda || given.Contains("lambda-schedule")))
         {
-            return $"option --{(given.Contains("lambda") ? "lambda" : "lambda-schedule")}: "
-                + "--regularizer none has no term to weigh";
+            return $"option --{(lambda ? "lambda" : "lambda-schedule")}: --regularizer none has no term to weigh";
         }
 
         return null;
