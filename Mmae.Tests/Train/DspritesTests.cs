@@ -89,16 +89,20 @@ public sealed class DspritesTests : IDisposable
         Assert.StartsWith($"{csv}: missing column 'posY_value' in the header", ex.Message);
     }
 
-    [Fact]
-    public void LoadFolder_BadNumber_ThrowsWithLineAndColumn()
+    [Theory]
+    [InlineData("x")]
+    [InlineData("nan")]
+    [InlineData("NaN")]
+    [InlineData("Infinity")]
+    public void LoadFolder_BadNumber_ThrowsWithLineAndColumn(string bad)
     {
         WriteFolder(_temp.Path, [0, 1], latentsRows: 1, pixelValue: 1);
         string csv = Path.Combine(_temp.Path, "latents.csv");
-        File.WriteAllText(csv, File.ReadAllText(csv).Replace(",0.3,", ",x,"));
+        File.WriteAllText(csv, File.ReadAllText(csv).Replace(",0.3,", $",{bad},"));
 
         var ex = Assert.Throws<DataFormatException>(() => Dsprites.LoadFolder(_temp.Path));
 
-        Assert.Equal($"{csv}: line 2, column scale_value: 'x' is not a number", ex.Message);
+        Assert.Equal($"{csv}: line 2, column scale_value: '{bad}' is not a finite number", ex.Message);
     }
 
     [Fact]

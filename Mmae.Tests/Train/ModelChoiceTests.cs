@@ -192,6 +192,45 @@ public class ModelChoiceTests
         Assert.Contains($"--corrupt {corruption}", r.Err);
     }
 
+    // A dSprites-layout folder of 12 random binary images whose shape cycles 0, 1, 2 and whose
+    // scale grows, then a one-epoch conv VAE on it.
+    private static string TinyDspritesRun(TempFolder tmp)
+    {
+        string data = tmp.File("ds");
+        Directory.CreateDirectory(data);
+        var rng = new Random(3);
+        byte[] pixels = Enumerable.Range(0, 12 * 4096).Select(_ => (byte)(rng.Next(5) == 0 ? 1 : 0)).ToArray();
+        File.WriteAllBytes(Path.Combine(data, "images-idx3-ubyte"),
+            TrainTestSupport.Idx(0x803, [12, 64, 64], pixels));
+        string header = "row,original_index,color,shape,scale,orientation,posX,posY,color_value,"
+            + "shape_value,scale_value,orientation_value,posX_value,posY_value";
+        File.WriteAllLines(Path.Combine(data, "latents.csv"), [header, .. Enumerable.Range(0, 12).Select(i =>
+            FormattableString.Invariant($"{i},{i},0,{i % 3},{i / 3},0,0,0,1,{i % 3 + 1},{0.5 + 0.1 * (i / 3)},0,0,0"))]);
+        string run = tmp.File("ds-run");
+        var r = Mmae("train", "--arch", "dsprites", "--model", "vae", "--regularizer", "none", "--data", data,
+            "--latent", "4", "--batch", "4", "--epochs", "1", "--eval-size", "12", "--threads", "1", "--out", run);
+        Assert.True(r.Code == 0, r.Err + r.Out);
+        return run;
+    }
+
+    [Fact]
+    public void Directions_OutFolder_WritesItsFilesThere_InterpolateReadsThem()
+    {
+        using var tmp = new TempFolder();
+        string run = TinyDspritesRun(tmp);
+        string outDir = tmp.File("dirs");
+
+        var r = Mmae("directions", run, "--out", outDir, "--threads", "1");
+
+        Assert.True(r.Code == 0, r.Err);
+        Assert.True(File.Exists(Path.Combine(outDir, DirectionsCommand.FileName)));
+        Assert.True(File.Exists(Path.Combine(outDir, "directions.json")));
+        var grid = Mmae("interpolate", run, "--directions", Path.Combine(outDir, DirectionsCommand.FileName),
+            "--factor", "scale", "--images", "0,5", "--out", outDir, "--threads", "1");
+        Assert.True(grid.Code == 0, grid.Err);
+        Assert.True(File.Exists(Path.Combine(outDir, "interpolate-scale.png")));
+    }
+
     [Theory]
     [InlineData("99999")]
     [InlineData("-1")]

@@ -43,35 +43,49 @@ public static class DirectionsCommand
         var picks = choices.Count > 0
             ? choices.Select(c => Parse(c, factors, table.Usage())).ToList()
             : factors.Factors.Select(f => (f, (double?)null, (double?)null)).ToList();
+        // Every direction first, so that an error comes before any table row.
         var directions = new List<AttributeDirection>();
-        stdout.WriteLine($"{"factor",-14} {"kind",-10} {"from",8} {"to",8} {"rows",11} {"|d|",8}");
         foreach ((Factor f, double? s, double? t) in picks)
         {
             FactorColumn column = FactorColumn.From(f);
+            if (Array.FindIndex(column.Values, double.IsNaN) is int missing and >= 0)
+            {
+                throw new InvalidOperationException(
+                    $"the data {data.Name}: factor '{f.Name}' has no value at sample {missing}");
+            }
+
             double? source = s, target = t;
             if (f.Kind == FactorKind.Discrete && source is null)
             {
                 (source, target) = (column.Values.Min(), column.Values.Max());
             }
 
-            AttributeDirection d;
             try
             {
-                d = AttributeDirections.Compute(mu, data.Count, model.LatentDim, column, source, target);
+                directions.Add(AttributeDirections.Compute(mu, data.Count, model.LatentDim, column, source, target));
             }
             catch (ArgumentException ex)
             {
                 throw new UsageException($"option --factor {f.Name}: {UsageException.Reason(ex)}", table.Usage());
             }
+        }
 
-            directions.Add(d);
+        stdout.WriteLine($"{"factor",-14} {"kind",-10} {"from",8} {"to",8} {"rows",11} {"|d|",8}");
+        foreach (AttributeDirection d in directions)
+        {
             double norm = Math.Sqrt(d.Vector.Sum(v => (double)v * v));
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{d.Name,-14} {d.Kind,-10} {d.SourceValue,8:G4} {d.TargetValue,8:G4} "
                 + $"{d.SourceCount,5}/{d.TargetCount,-5} {norm,8:F3}"));
         }
 
-        string path = common.Output ?? Path.Combine(run, FileName);
+        // --out names a folder, as for interpolate.
+        if (common.Output is not null)
+        {
+            Directory.CreateDirectory(common.Output);
+        }
+
+        string path = Path.Combine(common.Output ?? run, FileName);
         AttributeDirections.Save(path, directions);
         stdout.WriteLine($"wrote {path} and {Path.ChangeExtension(path, ".json")}");
         return 0;
@@ -135,6 +149,11 @@ public static class DirectionsCommand
         Dataset picked = data.Subset(rows);
         (float[] mu, _) = Trainer.Encode(model, picked, backend.Backend);
         int m = model.LatentDim;
+        if (common.Output is not null)
+        {
+            Directory.CreateDirectory(common.Output);
+        }
+
         foreach (AttributeDirection d in chosen)
         {
             var codes = new float[rows.Length * alpha.Length * m];

@@ -211,10 +211,11 @@ public static class Dsprites
         bool ok = integer
             ? int.TryParse(cell, NumberStyles.None, CultureInfo.InvariantCulture, out int k)
                 && k <= 1000
-            : double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
+            : double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
+                && double.IsFinite(v);
         if (!ok)
         {
-            string expected = integer ? "a class index in 0..1000" : "a number";
+            string expected = integer ? "a class index in 0..1000" : "a finite number";
             throw new DataFormatException(path,
                 $"line {row + 2}, column {column}: '{cell}' is not {expected}");
         }
