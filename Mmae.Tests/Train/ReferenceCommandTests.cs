@@ -37,6 +37,21 @@ public sealed class ReferenceCommandTests : IDisposable
     }
 
     [Fact]
+    public void Reference_CacheThatIsAFile_WarnsAndStillWritesTheEmbedding()
+    {
+        string data = TrainCommandTests.MakeSmallMnist(_temp, 60);
+        string notAFolder = _temp.File("cache-file");
+        File.WriteAllText(notAFolder, "x");
+
+        var (code, stdout, err) = Mmae("reference", "pca:2", "--data", data, "--out", _temp.File("p.npy"),
+            "--cache", notAFolder);
+
+        Assert.True(code == 0, err);
+        Assert.Contains("reference cache: not written", stdout);
+        Assert.Equal(new[] { 60, 2 }, Npy.Read(_temp.File("p.npy")).Shape);
+    }
+
+    [Fact]
     public void Train_LambdaSweep_ComputesTheReferenceOnceAndReusesIt()
     {
         string data = TrainCommandTests.MakeSmallMnist(_temp, 200);

@@ -127,7 +127,17 @@ public sealed record ReferenceSpec(string Kind, int Dim, string? Path)
         float[] computed = Compute(data, parameters, threads, log);
         if (cachePath is not null)
         {
-            ReferenceCache.Store(cachePath, key, computed, data.Count, Dim);
+            // The cache only saves time: a failed write costs the next run a recomputation,
+            // not this run its work.
+            try
+            {
+                ReferenceCache.Store(cachePath, key, computed, data.Count, Dim);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                log?.WriteLine($"reference cache: not written ({e.Message}); continuing without it");
+                cachePath = null;
+            }
         }
 
         return new ResolvedReference(computed, Dim, "computed", clock.Elapsed.TotalSeconds, cachePath);
