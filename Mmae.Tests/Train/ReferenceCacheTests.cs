@@ -121,6 +121,16 @@ public sealed class ReferenceCacheTests : IDisposable
         Assert.Contains("--reference " + text, ex.Message);
     }
 
+    [Theory]
+    [InlineData(784, "from 1 to 784")]
+    [InlineData(int.MaxValue, "of at least 1 (and at most the input width)")]
+    public void Parse_PcaZero_StatesTheRangeItKnows(int inputDim, string range)
+    {
+        var ex = Assert.Throws<UsageException>(() => ReferenceSpec.Parse("pca:0", inputDim));
+
+        Assert.Contains("pca needs a dimension " + range, ex.Message);
+    }
+
     private static Dataset SmallData(int n, int seed)
     {
         float[] x = EmbeddingTestData.Uniform(n, 6, seed);

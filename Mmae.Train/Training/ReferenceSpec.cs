@@ -63,8 +63,10 @@ public sealed record ReferenceSpec(string Kind, int Dim, string? Path)
         };
         if (!int.TryParse(arg, NumberStyles.None, CultureInfo.InvariantCulture, out int l) || l < low || l > high)
         {
-            throw new UsageException(
-                $"option --reference {spec}: {kind} needs a dimension from {low} to {high}, e.g. {example}");
+            // Before the data are read the input width is not known (int.MaxValue stands for it).
+            string range = high == int.MaxValue ? $"of at least {low} (and at most the input width)"
+                : $"from {low} to {high}";
+            throw new UsageException($"option --reference {spec}: {kind} needs a dimension {range}, e.g. {example}");
         }
 
         return new ReferenceSpec(kind, l, null);
