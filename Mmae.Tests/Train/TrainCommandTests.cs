@@ -14,6 +14,15 @@ public class TrainCommandTests
     private static string MnistFolder => Path.Combine(TrainTestSupport.RepoRoot(), "data", "mnist-10k");
 
     [Fact]
+    public void Version_PrintsOneLineAndExitsZero()
+    {
+        var (code, output, _) = Mmae("--version");
+
+        Assert.Equal(0, code);
+        Assert.Matches(@"^mmae \d+\.\d+\.\d+\S*\s*$", output);
+    }
+
+    [Fact]
     public void Trainer_ShortRunOn1000Samples_LowersLossAndWritesRun()
     {
         using var tmp = new TempFolder();

@@ -18,21 +18,30 @@ public static class CommandLine
         usage: mmae <command> [options]
 
         commands:
-          train     train an autoencoder whose latent space matches a reference embedding
-          encode    embed a data set with a trained run's checkpoint
-          devices   list the compute devices --device can choose (CPU, CUDA, OpenCL)
-          reference compute a reference embedding (pca, tsne, umap), report its trustworthiness
-          directions  attribute directions (mean latent difference) of a run on data with factors
-          interpolate decode mu + alpha * direction for chosen images into a PNG grid
-          evaluate  every quality metric of a finished run (optionally on corrupted inputs)
-          sweep     train models x lambdas x seeds, write one CSV of metrics and a comparison chart
-          help      show this text; `mmae <command> --help` shows a command's options
+          train        train an autoencoder whose latent space matches a reference embedding
+          encode       embed a data set with a trained run's checkpoint
+          evaluate     every quality metric of a finished run (optionally on corrupted inputs)
+          directions   attribute directions (mean latent difference) of a run on data with factors
+          interpolate  decode mu + alpha * direction for chosen images into a PNG grid
+          reference    compute a reference embedding (pca, tsne, umap), report its trustworthiness
+          sweep        train models x lambdas x seeds, write one CSV of metrics and a comparison chart
+          devices      list the compute devices --device can choose (CPU, CUDA, OpenCL)
+          help         show this text; `mmae <command> --help` shows a command's options
+          --version    print the version
 
-        Example: mmae train                       (bundled MNIST digits, every default)
+        Example: mmae train                                       (bundled MNIST digits, every default)
                  mmae train --latent 2 --reference pca:2 --epochs 5
-                 mmae train --device cuda          (fails with one line when no GPU is present)
-                 mmae reference tsne:2                (t-SNE of the bundled digits, cached)
+                 mmae train --device cuda                         (one line and exit 1 without a GPU)
+                 mmae reference tsne:2                            (t-SNE of the bundled digits, cached)
         """;
+
+    /// <summary>The tool's version: the assembly's informational version (with the commit when
+    /// the build records it).</summary>
+    public static string Version =>
+        typeof(CommandLine).Assembly
+            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion
+        ?? typeof(CommandLine).Assembly.GetName().Version?.ToString() ?? "unknown";
 
     /// <summary>Runs a sub-command and returns the process exit code.</summary>
     public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
@@ -44,6 +53,12 @@ public static class CommandLine
         {
             stdout.WriteLine(Overview);
             return args.Length == 0 ? UsageError : 0;
+        }
+
+        if (args[0] == "--version")
+        {
+            stdout.WriteLine($"mmae {Version}");
+            return 0;
         }
 
         string command = args[0];
