@@ -96,6 +96,17 @@ public class SweepTests
         Assert.False(Directory.Exists(tmp.File("s")));
     }
 
+    [Theory]
+    [InlineData("--seeds", "0,0")]
+    [InlineData("--models", "ae,mmae,ae")]
+    public void Sweep_ListNamingAnItemTwice_IsAUsageError(string option, string value)
+    {
+        var r = Mmae("sweep", option, value, "--out", Path.Combine(Path.GetTempPath(), "never-made"));
+
+        Assert.Equal(CommandLine.UsageError, r.Code);
+        Assert.Contains($"{option} {value} names an item twice", r.Err);
+    }
+
     [Fact]
     public void Sweep_UnknownModel_NamesIt()
     {

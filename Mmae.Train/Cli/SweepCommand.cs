@@ -78,7 +78,8 @@ public static class SweepCommand
         CheckSameTrainOptions(outDir, pass, table.Usage());
         var plan = Plan(models, lambdas, seeds);
         stdout.WriteLine(FormattableString.Invariant(
-            $"sweep: {plan.Count} runs ({string.Join(", ", models)}; seeds {string.Join(", ", seeds)}) into {outDir}"));
+            $"sweep: {plan.Count} run{(plan.Count == 1 ? "" : "s")} ({string.Join(", ", models)}; ")
+            + FormattableString.Invariant($"seeds {string.Join(", ", seeds)}) into {outDir}"));
         int done = 0;
         foreach (SweepRun run in plan)
         {
@@ -104,7 +105,8 @@ public static class SweepCommand
 
             if (code != 0)
             {
-                stderr.WriteLine($"mmae: error: sweep run {run.Name} failed (exit {code}); its log is {logPath}. "
+                string what = code == StopSignal.InterruptedExitCode ? "was interrupted" : $"failed (exit {code})";
+                stderr.WriteLine($"mmae: error: sweep run {run.Name} {what}; its log is {logPath}. "
                     + "Finished runs are kept; start the same sweep again to continue.");
                 return code;
             }
@@ -271,7 +273,13 @@ public static class SweepCommand
             throw new ArgumentException($"expected a comma-separated list for --{option}");
         }
 
-        return parts.Select(parse).ToArray();
+        T[] items = parts.Select(parse).ToArray();
+        if (items.Distinct().Count() < items.Length)
+        {
+            throw new ArgumentException($"--{option} {value} names an item twice");
+        }
+
+        return items;
     }
 
     /// <summary>Every finished run's metrics, with its model, λ and seed.</summary>
