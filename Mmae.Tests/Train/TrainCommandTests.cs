@@ -13,6 +13,15 @@ public class TrainCommandTests
 
     private static string MnistFolder => Path.Combine(TrainTestSupport.RepoRoot(), "data", "mnist-10k");
 
+    [Theory]
+    [InlineData(0.5, "0.50000")]
+    [InlineData(123456.789, "123456.78900")]
+    [InlineData(2.6418303961071062e32, "2.64183e+32")]
+    public void EpochLine_LossFormat_SwitchesToAnExponentForHugeValues(double loss, string text)
+    {
+        Assert.Equal(text, Trainer.Loss(loss));
+    }
+
     [Fact]
     public void Version_PrintsOneLineAndExitsZero()
     {

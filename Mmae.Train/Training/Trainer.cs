@@ -269,7 +269,8 @@ public sealed class Trainer
             {
                 throw new InvalidOperationException(FormattableString.Invariant(
                     $"every batch of epoch {epoch} held a NaN or Inf and was skipped; the checkpoint in ")
-                    + $"{folder.WorkPath} is from before it. Lower --lr or --lambda, or check the data.");
+                    + $"{folder.WorkPath} is from before it. Check the data, or start a new run with a lower "
+                    + "--lr or --lambda (a resumed run keeps both).");
             }
 
             var el = new EpochLosses(epoch, sumRec / seen, sumMm / seen, sumTot / seen,
@@ -281,13 +282,14 @@ public sealed class Trainer
             if (!double.IsFinite(el.Total))
             {
                 throw new InvalidOperationException(FormattableString.Invariant(
-                    $"training diverged in epoch {epoch}: loss is {el.Total}. Lower --lr or --lambda."));
+                    $"training diverged in epoch {epoch}: loss is {el.Total}. Start a new run with a lower --lr ")
+                    + "or --lambda (a resumed run keeps both).");
             }
 
             epochs.Add(el);
             _progress.Clear();
             _log.WriteLine(FormattableString.Invariant(
-                $"epoch {epoch,3}/{o.Epochs} | loss {el.Total:F5} | recon {el.Reconstruction:F5} | ")
+                $"epoch {epoch,3}/{o.Epochs} | loss {Loss(el.Total)} | recon {Loss(el.Reconstruction)} | ")
                 + FormattableString.Invariant($"{o.Regularizer} {el.Match:0.000e+00} | ")
                 + (o.Model == "vae" ? FormattableString.Invariant($"kl {el.Kl:F3} | ") : "")
                 + FormattableString.Invariant($"{el.Seconds:F1} s")
@@ -329,6 +331,11 @@ public sealed class Trainer
         jsonl.Flush();
         csv.Flush();
     }
+
+    // Five decimals, or an exponent where that would print dozens of digits (λ = 1e38).
+    internal static string Loss(double v) => Math.Abs(v) < 1e6
+        ? v.ToString("F5", CultureInfo.InvariantCulture)
+        : v.ToString("0.00000e+00", CultureInfo.InvariantCulture);
 
     private void SaveCheckpoint(TrainingState st, RunFolder folder) =>
         TrainingCheckpoint.Save(folder.CheckpointPath, st, _options, FileSystem);
