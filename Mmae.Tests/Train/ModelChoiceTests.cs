@@ -204,8 +204,9 @@ public class ModelChoiceTests
             TrainTestSupport.Idx(0x803, [12, 64, 64], pixels));
         string header = "row,original_index,color,shape,scale,orientation,posX,posY,color_value,"
             + "shape_value,scale_value,orientation_value,posX_value,posY_value";
-        File.WriteAllLines(Path.Combine(data, "latents.csv"), [header, .. Enumerable.Range(0, 12).Select(i =>
-            FormattableString.Invariant($"{i},{i},0,{i % 3},{i / 3},0,0,0,1,{i % 3 + 1},{0.5 + 0.1 * (i / 3)},0,0,0"))]);
+        IEnumerable<string> rows = Enumerable.Range(0, 12).Select(i =>
+            FormattableString.Invariant($"{i},{i},0,{i % 3},{i / 3},0,0,0,1,{i % 3 + 1},{0.5 + 0.1 * (i / 3)},0,0,0"));
+        File.WriteAllLines(Path.Combine(data, "latents.csv"), [header, .. rows]);
         string run = tmp.File("ds-run");
         var r = Mmae("train", "--arch", "dsprites", "--model", "vae", "--regularizer", "none", "--data", data,
             "--latent", "4", "--batch", "4", "--epochs", "1", "--eval-size", "12", "--threads", "1", "--out", run);
