@@ -188,11 +188,11 @@ internal static unsafe class Gemm<T>
                 {
                     if (bRows is null)
                     {
-                        PackBPanel(transB, n, k, k0, kc, block, b, packB, panel);
+                        PackTransposedBPanel(k, k0, kc, block, b, packB, panel);
                     }
                     else
                     {
-                        PackBPanel(transB, k0, kc, block, bRows, packB, panel);
+                        PackTransposedBPanel(k0, kc, block, bRows, packB, panel);
                     }
                 }
             }
@@ -327,9 +327,7 @@ internal static unsafe class Gemm<T>
     // indices k0 .. k0+kc−1, stored as kc groups of NR values (zero-padded past column e). This
     // one packs transposed B (stored n×k); PackBBlock packs untransposed B.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackBPanel(
-        bool transB,
-        int n,
+    private static void PackTransposedBPanel(
         int k,
         int k0,
         int kc,
@@ -341,7 +339,7 @@ internal static unsafe class Gemm<T>
         int col0 = block.Start + panel * NR;
         int cols = Math.Min(NR, block.End - col0);
         Span<T> dst = packB.AsSpan(panel * NR * kc, NR * kc);
-        Debug.Assert(transB, "untransposed B is packed a block at a time");
+
         // B stored n×k: op(B)[kk, col] = B[col, kk]; each column of op(B) is contiguous.
         if (cols < NR)
         {
@@ -436,8 +434,7 @@ internal static unsafe class Gemm<T>
     // As above, with the rows of stored B produced by bRows instead of read from an array
     // (a convolution's column matrix, gathered from the image as it is packed).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackBPanel(
-        bool transB,
+    private static void PackTransposedBPanel(
         int k0,
         int kc,
         (int Start, int End) block,
@@ -453,7 +450,6 @@ internal static unsafe class Gemm<T>
             dst.Clear();
         }
 
-        Debug.Assert(transB, "untransposed B is packed a block at a time");
         bRows.PackColumns(col0, cols, k0, kc, dst, NR);
     }
 
