@@ -131,6 +131,7 @@ public class ModelChoiceTests
     [InlineData(new[] { "--regularizer", "none", "--lambda-schedule", "step:0.5:1" }, "--lambda-schedule")]
     [InlineData(new[] { "--regularizer", "none", "--lambda", "0", "--lambda-schedule", "step:0.5:1" },
         "--lambda-schedule")]
+    [InlineData(new[] { "--regularizer", "topo", "--distance", "euclidean" }, "--distance")]
     public void ImpossibleModelOptions_AreOneLineUsageErrors(string[] options, string named)
     {
         using var tmp = new TempFolder();
@@ -226,7 +227,7 @@ public class ModelChoiceTests
         Assert.True(r.Code == 0, r.Err);
         Assert.True(File.Exists(Path.Combine(outDir, DirectionsCommand.FileName)));
         Assert.True(File.Exists(Path.Combine(outDir, "directions.json")));
-        var grid = Mmae("interpolate", run, "--directions", Path.Combine(outDir, DirectionsCommand.FileName),
+        var grid = Mmae("interpolate", run, "--directions", outDir,
             "--factor", "scale", "--images", "0,5", "--out", outDir, "--threads", "1");
         Assert.True(grid.Code == 0, grid.Err);
         Assert.True(File.Exists(Path.Combine(outDir, "interpolate-scale.png")));

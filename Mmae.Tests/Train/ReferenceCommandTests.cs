@@ -47,7 +47,7 @@ public sealed class ReferenceCommandTests : IDisposable
             "--cache", notAFolder);
 
         Assert.True(code == 0, err);
-        Assert.Contains("reference cache: not written", stdout);
+        Assert.Contains("reference cache: not written: " + notAFolder + " is a file, not a folder", stdout);
         Assert.Equal(new[] { 60, 2 }, Npy.Read(_temp.File("p.npy")).Shape);
     }
 

@@ -125,6 +125,9 @@ public sealed class ResumeTests : TinyRunTests
 
         Assert.Equal(CommandLine.UsageError, code);
         Assert.Contains("part of epoch 2; pass --epochs 2 or more", err);
+        var encode = Mmae("encode", o.Out + ".partial");
+        Assert.Equal(CommandLine.RunError, encode.Code);
+        Assert.Contains("an unfinished run; finish it first with `mmae train --resume", encode.Err);
         Assert.Equal(0, Mmae("train", "--resume", o.Out + ".partial", "--epochs", "2").Code);
     }
 

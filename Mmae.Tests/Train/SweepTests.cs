@@ -97,14 +97,43 @@ public class SweepTests
     }
 
     [Theory]
-    [InlineData("--seeds", "0,0")]
-    [InlineData("--models", "ae,mmae,ae")]
-    public void Sweep_ListNamingAnItemTwice_IsAUsageError(string option, string value)
+    [InlineData("--seeds", "0,0", "'0' appears twice")]
+    [InlineData("--models", "ae,mmae,ae", "'ae' appears twice")]
+    public void Sweep_ListNamingAnItemTwice_IsAUsageError(string option, string value, string why)
     {
         var r = Mmae("sweep", option, value, "--out", Path.Combine(Path.GetTempPath(), "never-made"));
 
         Assert.Equal(CommandLine.UsageError, r.Code);
-        Assert.Contains($"{option} {value} names an item twice", r.Err);
+        Assert.Contains($"{option} {value}: {why}", r.Err);
+    }
+
+    [Fact]
+    public void Sweep_OptionEveryRunWouldIgnore_IsRefusedBeforeAnyRun()
+    {
+        using var tmp = new TempFolder();
+        string outDir = tmp.File("sweep");
+
+        var r = Mmae("sweep", "--models", "ae,mmae", "--seeds", "0", "--out", outDir, "--", "--beta", "2");
+
+        Assert.Equal(CommandLine.UsageError, r.Code);
+        Assert.Contains("option --beta", r.Err);
+        Assert.Empty(Directory.Exists(outDir) ? Directory.GetDirectories(outDir) : []);
+    }
+
+    [Fact]
+    public void Sweep_LambdaSchedule_ReachesTheRegularisedRunsNotThePlainAutoencoder()
+    {
+        using var tmp = new TempFolder();
+        (string data, string reference) = TinyRuns.WriteInputs(tmp.Path);
+        string outDir = tmp.File("sweep");
+
+        var r = Mmae("sweep", "--models", "ae,mmae", "--lambdas", "1", "--seeds", "0", "--out", outDir, "--",
+            "--data", data, "--reference", "file:" + reference, "--latent", "3", "--hidden", "10,6",
+            "--batch", "20", "--epochs", "2", "--eval-size", "30", "--threads", "1", "--lambda-schedule", "step:0.5:1");
+
+        Assert.True(r.Code == 0, r.Err + r.Out);
+        string[] mmae = File.ReadAllLines(Path.Combine(outDir, "mmae-lam1-s0", "losses.csv"));
+        Assert.EndsWith(",0.5", mmae[^1]);
     }
 
     [Fact]

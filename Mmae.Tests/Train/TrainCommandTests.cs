@@ -23,6 +23,18 @@ public class TrainCommandTests
     }
 
     [Fact]
+    public void Help_WithACommand_ShowsThatCommandsOptions_UnknownOneIsAnError()
+    {
+        var train = Mmae("help", "train");
+        var bogus = Mmae("help", "bogus");
+
+        Assert.Equal(0, train.Code);
+        Assert.Contains("--lambda-schedule", train.Out);
+        Assert.Equal(CommandLine.UsageError, bogus.Code);
+        Assert.Contains("unknown command 'bogus'", bogus.Err);
+    }
+
+    [Fact]
     public void Version_PrintsOneLineAndExitsZero()
     {
         var (code, output, _) = Mmae("--version");

@@ -51,6 +51,12 @@ public static class CommandLine
     {
         if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
         {
+            if (args.Length > 1)
+            {
+                // `mmae help train` shows train's options, as `mmae train --help` does.
+                return Run([args[1], "--help"], stdout, stderr);
+            }
+
             stdout.WriteLine(Overview);
             return args.Length == 0 ? UsageError : 0;
         }

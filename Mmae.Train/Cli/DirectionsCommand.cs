@@ -101,7 +101,8 @@ public static class DirectionsCommand
                 "Decode mu(x) + alpha * d for chosen images along a direction from `mmae directions`,\n"
                 + "and tile the results into one labelled PNG per factor (a row per image, a column per\n"
                 + "alpha): RUN_DIR/interpolate-FACTOR.png.")
-            .Add("directions", "FILE", "RUN_DIR/directions.npy", "directions to walk along",
+            .Add("directions", "FILE|DIR", "RUN_DIR/directions.npy",
+                "directions to walk along (a folder: its directions.npy)",
                 v => directionsPath = v)
             .Add("factor", "NAME", "every factor in the file", "walk along this factor's direction only",
                 v => factor = v)
@@ -118,7 +119,8 @@ public static class DirectionsCommand
         using DeviceChoice device = backend;
         ImageShape shape = data.Image ?? throw new InvalidOperationException(
             $"the data {data.Name} are not images; interpolation grids need images");
-        string dirPath = directionsPath ?? Path.Combine(run, FileName);
+        string dirPath = directionsPath is null ? Path.Combine(run, FileName)
+            : Directory.Exists(directionsPath) ? Path.Combine(directionsPath, FileName) : directionsPath;
         if (!File.Exists(dirPath))
         {
             throw new InvalidOperationException($"{dirPath}: no directions; run `mmae directions {run}` first");

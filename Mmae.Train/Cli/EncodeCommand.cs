@@ -37,7 +37,11 @@ public static class EncodeCommand
         string checkpoint = Directory.Exists(target) ? Path.Combine(target, "model.safetensors") : target;
         if (!File.Exists(checkpoint))
         {
-            throw new CheckpointFormatException($"{checkpoint}: checkpoint not found.");
+            bool unfinished = Directory.Exists(target)
+                && File.Exists(Path.Combine(target, TrainingCheckpoint.FileName));
+            throw new CheckpointFormatException(unfinished
+                ? $"{target}: an unfinished run; finish it first with `mmae train --resume {target}`."
+                : $"{checkpoint}: checkpoint not found.");
         }
 
         using DeviceChoice choice = Devices.Create(device, threads);

@@ -77,9 +77,9 @@ public static class SweepCommand
         Directory.CreateDirectory(outDir);
         CheckSameTrainOptions(outDir, pass, table.Usage());
         var plan = Plan(models, lambdas, seeds);
-        stdout.WriteLine(FormattableString.Invariant(
-            $"sweep: {plan.Count} run{(plan.Count == 1 ? "" : "s")} ({string.Join(", ", models)}; ")
-            + FormattableString.Invariant($"seeds {string.Join(", ", seeds)}) into {outDir}"));
+        string labels = string.Join(", ", models.Select(m => new SweepRun(m, 0, 0).Label(baseOptions.Model)));
+        stdout.WriteLine(FormattableString.Invariant($"sweep: {plan.Count} run{(plan.Count == 1 ? "" : "s")} ")
+            + FormattableString.Invariant($"({labels}; seeds {string.Join(", ", seeds)}) into {outDir}"));
         int done = 0;
         foreach (SweepRun run in plan)
         {
@@ -94,7 +94,8 @@ public static class SweepCommand
             string partial = folder + ".partial";
             string[] trainArgs = Directory.Exists(partial)
                 ? ["--resume", partial]
-                : [.. pass, .. run.Arguments(baseOptions), "--out", folder, "--cache", Path.Combine(outDir, "cache")];
+                : [.. PassFor(run, pass), .. run.Arguments(baseOptions), "--out", folder,
+                    "--cache", Path.Combine(outDir, "cache")];
             stdout.WriteLine($"[{done}/{plan.Count}] {run.Name}: mmae train {string.Join(" ", trainArgs)}");
             string logPath = Path.Combine(outDir, run.Name + ".log");
             int code;
@@ -240,7 +241,21 @@ public static class SweepCommand
             throw new UsageException($"unexpected argument '{train.Positionals[0]}' after --", usage);
         }
 
+        // What every run would refuse, refused before the first one trains (as an mmae run sees
+        // them; the plain AE runs leave a λ schedule out, having no λ to schedule).
+        if (TrainCommand.UnusedOption(o with { Regularizer = "mm" }, train.Given) is { } unused)
+        {
+            throw new UsageException($"{unused} (after --)", usage);
+        }
+
         return o;
+    }
+
+    // The train options of one run: the plain autoencoder has no λ, so no schedule for it.
+    private static string[] PassFor(SweepRun run, string[] pass)
+    {
+        int at = Array.IndexOf(pass, "--lambda-schedule");
+        return run.Model != "ae" || at < 0 ? pass : [.. pass[..at], .. pass[Math.Min(pass.Length, at + 2)..]];
     }
 
     // A sweep folder belongs to one set of train options: finished runs are only skipped when
@@ -274,9 +289,9 @@ public static class SweepCommand
         }
 
         T[] items = parts.Select(parse).ToArray();
-        if (items.Distinct().Count() < items.Length)
+        if (items.GroupBy(x => x).FirstOrDefault(g => g.Count() > 1) is { } twice)
         {
-            throw new ArgumentException($"--{option} {value} names an item twice");
+            throw new ArgumentException($"'{twice.Key}' appears twice");
         }
 
         return items;

@@ -164,9 +164,15 @@ public static class TrainCommand
         }
 
         bool lambda = given.Contains("lambda") && o.Lambda != 0;
-        if (o.Regularizer == "none" && (lambda || given.Contains("lambda-schedule")))
+        bool schedule = given.Contains("lambda-schedule") && o.LambdaSchedule != "constant";
+        if (o.Regularizer == "none" && (lambda || schedule))
         {
             return $"option --{(lambda ? "lambda" : "lambda-schedule")}: --regularizer none has no term to weigh";
+        }
+
+        if (given.Contains("distance") && o.Regularizer != "mm")
+        {
+            return $"option --distance: sets L_mm's distances, and --regularizer {o.Regularizer} has no L_mm";
         }
 
         return null;

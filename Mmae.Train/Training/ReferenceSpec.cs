@@ -137,7 +137,8 @@ public sealed record ReferenceSpec(string Kind, int Dim, string? Path)
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                log?.WriteLine($"reference cache: not written ({e.Message}); continuing without it");
+                string why = File.Exists(cacheFolder) ? $"{cacheFolder} is a file, not a folder" : e.Message;
+                log?.WriteLine($"reference cache: not written: {why}; continuing without it");
                 cachePath = null;
             }
         }

@@ -55,8 +55,10 @@ public sealed class StopSignal : IDisposable
         if (!_requested)
         {
             _requested = true;
-            _log?.WriteLine($"{why}: stopping after this step and saving a checkpoint "
-                + "(press Ctrl-C again to quit at once)");
+            // Training stops after its step; once the last epoch is done the run finishes
+            // (its evaluation is short) and is written as usual.
+            _log?.WriteLine($"{why}: stopping after this step and saving a checkpoint, or finishing the run if "
+                + "training is over (press Ctrl-C again to quit at once)");
         }
     }
 
