@@ -72,6 +72,7 @@ public class ModelChoiceTests
 
         Assert.True(r.Code == 0, r.Err + r.Out);
         Assert.Contains($"reference: not used by --regularizer {regularizer}", r.Out);
+        Assert.Equal(regularizer != "none", r.Out.Contains($"| {regularizer} ", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -290,7 +290,9 @@ public sealed class Trainer
             _progress.Clear();
             _log.WriteLine(FormattableString.Invariant(
                 $"epoch {epoch,3}/{o.Epochs} | loss {Loss(el.Total)} | recon {Loss(el.Reconstruction)} | ")
-                + FormattableString.Invariant($"{o.Regularizer} {el.Match:0.000e+00} | ")
+                + (o.Regularizer == "none"
+                    ? ""
+                    : FormattableString.Invariant($"{o.Regularizer} {el.Match:0.000e+00} | "))
                 + (o.Model == "vae" ? FormattableString.Invariant($"kl {el.Kl:F3} | ") : "")
                 + FormattableString.Invariant($"{el.Seconds:F1} s")
                 + (skipped > 0 ? FormattableString.Invariant($" | skipped {skipped}") : ""));
