@@ -105,8 +105,8 @@ internal sealed unsafe class ColumnMatrix : IRowSource<float>
         int pairs = SplitRuns(start, count, runs);
         Span<int> moves = stackalloc int[3 * (pairs + 2)];
         moves = moves[..(3 * Moves.Split(runs[..(2 * pairs)], count, 1, moves))];
-        float[]? rented = count > 512 ? new float[Group * count] : null;
-        Span<float> block = rented ?? stackalloc float[Group * count];
+        // The GEMM asks for at most one k-slice (256 columns); a longer call uses the heap.
+        Span<float> block = count > 512 ? new float[Group * count] : stackalloc float[Group * count];
         fixed (float* ph = _phases, pd = dst, pb = block)
         {
             var row = new RowCursor(_g, row0);
